@@ -39,6 +39,8 @@ static void conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 
 /* The error of the parse in progress (libconfuse reports through a hook). */
 static struct err *conf_cur_err;
+/* The root of that parse: sections carry no file name or line of their own. */
+static cfg_t *conf_cur_root;
 
 /* libconfuse wants a writable string for a list default. */
 static char conf_empty_list[] = "{}";
@@ -106,6 +108,8 @@ conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (conf_cur_err == NULL || conf_cur_err->cls != ERR_NONE)
 		return; /* keep the first error */
+	if (conf_cur_root != NULL && (cfg == NULL || cfg->filename == NULL))
+		cfg = conf_cur_root;
 	if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
 		(void)err_set(conf_cur_err, ERR_CONFIG, "%s:%d: %s",
 		    cfg->filename, cfg->line, msg);
@@ -363,8 +367,10 @@ conf_load(const char *path, struct err *err)
 	cfg_set_error_function(cfg, conf_errfunc);
 	err_clear(err);
 	conf_cur_err = err;
+	conf_cur_root = cfg;
 	rc = cfg_parse(cfg, path);
 	conf_cur_err = NULL;
+	conf_cur_root = NULL;
 	if (rc == CFG_FILE_ERROR) {
 		(void)err_sys(
 		    err, ERR_CONFIG, "cannot read configuration %s", path);

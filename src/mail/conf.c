@@ -44,6 +44,7 @@ static cfg_t *conf_cur_root;
 
 /* libconfuse wants a writable string for a list default. */
 static char conf_empty_list[] = "{}";
+static char conf_auto_ports_list[] = "{\"465:implicit\", \"587:starttls\"}";
 
 static cfg_opt_t conf_retry_opts[] = { CFG_INT_CB("base", 60, CFGF_NONE,
 					   conf_cb_duration),
@@ -96,6 +97,7 @@ static cfg_opt_t conf_opts[] = { CFG_STR("hostname", NULL, CFGF_NODEFAULT),
 	CFG_INT("max_connections", 2, CFGF_NONE),
 	CFG_STR_LIST("listen", conf_empty_list, CFGF_NONE),
 	CFG_INT("listen_max_connections", 20, CFGF_NONE),
+	CFG_STR_LIST("tls_auto_ports", conf_auto_ports_list, CFGF_NONE),
 	CFG_SEC("smarthost", conf_smarthost_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_END() };
@@ -285,6 +287,52 @@ conf_load_smarthost(
 	return 0;
 }
 
+/* conf_fill_tls_ports - parse tls_auto_ports ("PORT:implicit" or
+ * "PORT:starttls", at most CONF_MAX_TLS_PORTS, no port twice). */
+static int
+conf_fill_tls_ports(struct conf *c, cfg_t *cfg, struct err *err)
+{
+	size_t i, j, n = cfg_size(cfg, "tls_auto_ports");
+
+	if (n > CONF_MAX_TLS_PORTS)
+		return err_set(err, ERR_CONFIG,
+		    "%s: tls_auto_ports: at most %d entries", c->path,
+		    CONF_MAX_TLS_PORTS);
+	for (i = 0; i < n; i++) {
+		const char *v = cfg_getnstr(cfg, "tls_auto_ports", (unsigned)i);
+		const char *colon = v != NULL ? strchr(v, ':') : NULL;
+		char num[8];
+		long long port;
+		struct conf_tls_port *tp = &c->tls_auto_ports[i];
+
+		if (colon == NULL || colon == v ||
+		    (size_t)(colon - v) >= sizeof(num))
+			goto bad;
+		memcpy(num, v, (size_t)(colon - v));
+		num[colon - v] = '\0';
+		if (str_to_ll(num, 1, 65535, &port) == -1)
+			goto bad;
+		tp->port = (int)port;
+		if (str_eq_ci(colon + 1, "implicit"))
+			tp->expect = CONF_TLS_IMPLICIT;
+		else if (str_eq_ci(colon + 1, "starttls"))
+			tp->expect = CONF_TLS_STARTTLS;
+		else
+			goto bad;
+		for (j = 0; j < i; j++)
+			if (c->tls_auto_ports[j].port == tp->port)
+				goto bad;
+		continue;
+	bad:
+		return err_set(err, ERR_CONFIG,
+		    "%s: tls_auto_ports: invalid entry '%s' (write "
+		    "PORT:implicit or PORT:starttls, each port once)",
+		    c->path, v != NULL ? v : "");
+	}
+	c->ntls_auto_ports = n;
+	return 0;
+}
+
 static int
 conf_fill(struct conf *c, cfg_t *cfg, struct err *err)
 {
@@ -337,6 +385,8 @@ conf_fill(struct conf *c, cfg_t *cfg, struct err *err)
 		    "%s: retry: base must be at "
 		    "least 1s and max at least base",
 		    c->path);
+	if (conf_fill_tls_ports(c, cfg, err) == -1)
+		return -1;
 	c->nlisten = cfg_size(cfg, "listen");
 	c->listen = xcalloc(c->nlisten + 1, sizeof(char *));
 	for (i = 0; i < c->nlisten; i++)

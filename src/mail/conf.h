@@ -40,6 +40,15 @@ struct conf_smarthost {
 	int max_connections;
 };
 
+/* One tls_auto_ports entry: a port and the TLS mode it is expected to
+ * speak under tls = auto (CONF_TLS_IMPLICIT or CONF_TLS_STARTTLS). */
+struct conf_tls_port {
+	int port;
+	enum conf_tls expect;
+};
+
+#define CONF_MAX_TLS_PORTS 8
+
 struct conf {
 	char *path; /* the file read */
 	char *hostname, *domain;
@@ -63,6 +72,10 @@ struct conf {
 	char **listen; /* "127.0.0.1:25", "[::1]:25" */
 	size_t nlisten;
 	int listen_max_connections;
+	/* tls = auto: port conventions, and the ports tried in this order
+	 * when a smarthost has no port (default 465:implicit 587:starttls) */
+	struct conf_tls_port tls_auto_ports[CONF_MAX_TLS_PORTS];
+	size_t ntls_auto_ports;
 	struct conf_smarthost *smarthosts; /* failover order */
 	size_t nsmarthosts;
 };

@@ -39,6 +39,16 @@
 #define SPOOL_QID_LEN 14
 #define SPOOL_QID_SIZE (SPOOL_QID_LEN + 1)
 
+/* SPOOL_SCHEMA_VERSION - the PRAGMA user_version of a current queue.db;
+ * spool/schema.sql sets the same number (a unit test checks). */
+#define SPOOL_SCHEMA_VERSION 1
+
+/* SPOOL_CHUNK_SIZE - bodies are stored and read back in pieces of at most
+ * this many bytes, so memory stays flat in the message size. */
+#define SPOOL_CHUNK_SIZE (64 * 1024)
+
+/* The numeric values of both state enums are stored on disk: never
+ * renumber them. */
 enum spool_msg_state {
 	SPOOL_ST_QUEUED = 0,
 	SPOOL_ST_DEFERRED,
@@ -58,11 +68,23 @@ enum spool_rcpt_state {
 enum spool_open_flags {
 	SPOOL_CREATE = 1 << 0, /* create the file and schema if missing */
 	SPOOL_READONLY = 1 << 1, /* relayctl while relayd is down */
+	SPOOL_CHECK = 1 << 2, /* PRAGMA quick_check at open (reads it all) */
 };
 
 struct spool;
 
-/* spool_open - open (and with SPOOL_CREATE create/migrate) dbpath. */
+/* spool_open - open dbpath (flags: enum spool_open_flags).
+ *
+ * Read-write opens set WAL, synchronous=FULL, foreign keys, a 5 s busy
+ * timeout.  With SPOOL_CREATE a missing file is created with the schema
+ * and an older schema version is migrated forward (in one transaction);
+ * without it both are errors.  SPOOL_READONLY never writes (query_only).
+ * Errors: ERR_TEMP for environment trouble with a one-line reason (the
+ * directory or file missing, not writable, disk full, locked, I/O);
+ * ERR_CONFIG for a corrupt file, a file that is not a relay spool, or a
+ * newer/unknown schema version (the message names both versions and the
+ * fix).  Result owned by the caller (spool_close).  The handle belongs to
+ * one thread and must not be used across fork(). */
 struct spool *spool_open(const char *dbpath, int flags, struct err *err);
 
 /* spool_close - close; NULL is a no-op. */
@@ -71,6 +93,16 @@ void spool_close(struct spool *sp);
 /* spool_msg_state_name / spool_rcpt_state_name - "queued", "pending"... */
 const char *spool_msg_state_name(enum spool_msg_state st);
 const char *spool_rcpt_state_name(enum spool_rcpt_state st);
+
+/* spool_msg_state_parse - "queued" ... "failed" to the enum; 0 or -1. */
+int spool_msg_state_parse(const char *name, enum spool_msg_state *out);
+
+/* spool_qid_valid - is qid a well-formed queue id (14 of [0-9A-Z])?
+ * Say so before passing user input as an id. */
+bool spool_qid_valid(const char *qid);
+
+/* spool_path - the database file this handle opened (borrowed). */
+const char *spool_path(const struct spool *sp);
 
 /* --- enqueue ------------------------------------------------------------ */
 

@@ -11,6 +11,7 @@ pkgs="
 	sqlite3 openssl python3 ca-certificates
 	postfix libsasl2-modules sasl2-bin swaks
 	mandoc util-linux procps passwd iproute2
+	debhelper dpkg-dev fakeroot systemd rpm debootstrap
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -19,7 +19,7 @@
 #include "mail/ctlclient.h"
 #include "mail/mailq.h"
 
-#define MAILQ_HEAD_FORMAT "%-10s %8s %-20s %s\n"
+#define MAILQ_HEAD_FORMAT "%-11s %7s %-20s %s\n"
 #define MAILQ_SENDER_FORMAT "%-11s %7llu %20.20s %s\n"
 #define MAILQ_REASON_COLUMN 76
 

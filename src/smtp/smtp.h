@@ -1,0 +1,208 @@
+/*
+ * smtp.h - the SMTP client session the delivery runner and relayctl probe
+ * use: one session to one smarthost, negotiated, verified and
+ * authenticated once, then any number of mail transactions on it.
+ *
+ * Session lifecycle (who performs each transition):
+ *
+ *   smtp_open:
+ *     resolve ---> connect (every address, Happy Eyeballs)
+ *        |            |
+ *        |            +-- IMPLICIT: TLS handshake at once --------------+
+ *        |            +-- GREET_OR_TLS: greeting_wait: silence -> TLS --+
+ *        |            |                          220 -> EHLO, STARTTLS -+
+ *        |            +-- STARTTLS: greeting, EHLO, STARTTLS, TLS ------+
+ *        |            +-- PLAIN (tls = none): greeting -----------------+
+ *        |                                                              v
+ *        |     mode-shaped failure (tlsmode_plan_next): next try   greeting
+ *        |     on a new connection (at most the plan's tries)      EHLO (again
+ *        |                                                         after TLS)
+ *        |                                                              |
+ *        |                                         AUTH (if configured) |
+ *        v                                                              v
+ *     failure: NULL + outcome              READY  (cache written: tlsmode_store)
+ *                                            |  ^
+ *                          smtp_send:        |  | 2xx/4xx/5xx per recipient,
+ *       [RSET] MAIL RCPT.. DATA (pipelined)  |  | final dot answered
+ *                                            v  |
+ *                                        TRANSACTION
+ *                                            |
+ *                 connection lost, timeout,  |
+ *                 protocol error, 421        v
+ *                                         BROKEN  (smtp_send returned -1)
+ *
+ *   smtp_close: READY -> QUIT -> CLOSED;  BROKEN -> CLOSED (no QUIT)
+ *
+ * Every step waits at most its configured time: connect_timeout,
+ * greeting_timeout (greeting_wait on STARTTLS-expected ports under
+ * tls = auto), command_timeout (each command and TLS handshake),
+ * data_timeout (each DATA block and the final dot), all inside
+ * session_timeout from smtp_open.
+ *
+ * Outcomes: every failure names a reason of the taxonomy (smtp_reason.h)
+ * with its class, the stage, the server's code, enhanced status and text,
+ * "host[addr]:port" and the TLS description, and one line
+ * "relay: smarthost HOST:PORT ...; fix" for logs and relayctl.
+ *
+ * Threads and signals: a session belongs to one thread; nothing here is
+ * async-signal-safe.  The credentials are read right before AUTH, wiped
+ * after use, never logged and shown as "<redacted>" in traces.
+ */
+#ifndef RELAY_SMTP_H
+#define RELAY_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "mail/conf.h"
+#include "net/conn.h"
+#include "net/tlsmode.h"
+#include "smtp/smtp_reason.h"
+#include "smtp/smtp_wire.h"
+
+struct smtp_session;
+
+struct smtp_outcome {
+	enum smtp_reason reason; /* SMTP_R_OK on success */
+	enum smtp_class cls; /* from the reason and the reply code */
+	enum smtp_stage stage; /* where it happened */
+	int code; /* the server's reply code, 0 if none */
+	char enh[16]; /* enhanced status "5.1.1", or "" */
+	char text[512]; /* the server's reply as one line, or "" */
+	char relay[320]; /* "host[addr]:port", "host:port" if unconnected */
+	char tls[48]; /* "TLSv1.3 implicit", "TLSv1.2 starttls", "none" */
+	char msg[768]; /* "relay: smarthost HOST:PORT what (detail); fix" */
+};
+
+/* What the probe hears about while a session opens. */
+enum smtp_event {
+	SMTP_EV_PLAN, /* how the tries go: "cached implicit on 465", ... */
+	SMTP_EV_RESOLVE, /* the addresses */
+	SMTP_EV_CONNECT, /* one address: connected, refused, ... */
+	SMTP_EV_GREETING, /* the greeting line */
+	SMTP_EV_SILENCE, /* no greeting within greeting_wait */
+	SMTP_EV_TLS, /* version and cipher */
+	SMTP_EV_CERT, /* subject, issuer, expiry, verification */
+	SMTP_EV_EHLO, /* the capabilities */
+	SMTP_EV_STARTTLS, /* STARTTLS sent and answered */
+	SMTP_EV_RETRY, /* the next try of the plan and why */
+	SMTP_EV_MODE, /* the mode found */
+	SMTP_EV_AUTH, /* mechanism and result */
+	SMTP_EV_CACHE, /* the cache written, or why not */
+};
+
+/* smtp_event_name - "plan", "resolve", "connect", ... */
+const char *smtp_event_name(enum smtp_event e);
+
+struct smtp_info {
+	enum tlsmode mode; /* implicit, starttls, none */
+	bool from_cache; /* the mode came from the cache */
+	bool redetected; /* the cached mode failed and was found again */
+	bool cache_written;
+	int port;
+	unsigned connections; /* TCP connections this open used */
+	char relay[320]; /* "host[addr]:port" */
+	char tls[48]; /* "TLSv1.3 implicit" or "none" */
+	struct conn_tls_info tlsinfo;
+	struct smtp_caps caps; /* after TLS */
+	const char *auth; /* "ok", "skipped", "none" (no credentials) */
+	char auth_mech[16]; /* the mechanism used, or "" */
+	unsigned transactions; /* smtp_send calls so far */
+};
+
+enum smtp_open_flags {
+	SMTP_NO_AUTH = 1 << 0, /* skip AUTH even with credentials */
+	SMTP_NO_CACHE_WRITE = 1 << 1, /* read the cache, never write it */
+};
+
+struct smtp_opts {
+	const struct conf *conf; /* timeouts, hostname, tls_auto_ports */
+	const struct conf_smarthost *sh; /* host, port, tls, auth, ... */
+	const struct tlsmode_cache *cache; /* NULL: no cache */
+	int flags; /* enum smtp_open_flags */
+	/* event - optional: each step with ms since smtp_open began. */
+	void (*event)(
+	    void *ctx, enum smtp_event ev, long long ms, const char *text);
+	/* trace - optional: every line sent (sent = true) or received,
+	 * without CRLF; credentials replaced by "<redacted>". */
+	void (*trace)(void *ctx, bool sent, const char *line, size_t n);
+	void *ctx; /* for event and trace */
+	/* report - optional: filled when smtp_open returns, on success and
+	 * on failure (then mode and port are those of the last try). */
+	struct smtp_info *report;
+};
+
+/* smtp_open - connect to opts->sh, find or use the TLS mode (tlsmode.h),
+ * verify, EHLO, AUTH; write the mode cache after a verified, successful
+ * session.  Returns the READY session (owned by the caller, smtp_close)
+ * or NULL with *out filled (reason, class, stage, ...).  opts and what
+ * it points to must outlive the session. */
+struct smtp_session *smtp_open(
+    const struct smtp_opts *opts, struct smtp_outcome *out);
+
+/* smtp_body_fn - produce the message (canonical CRLF form preferred; any
+ * line ending is accepted) by calling emit(p, n, ectx) for each chunk in
+ * order.  If emit returns non-zero, stop and return -1.  Return 0 when
+ * the whole message was produced, -1 with err on a local failure (the
+ * message is then not sent: the session is abandoned without the final
+ * dot).  A spool_body_read() call fits this shape. */
+typedef int (*smtp_body_fn)(void *ctx,
+    int (*emit)(const char *p, size_t n, void *ectx), void *ectx,
+    struct err *err);
+
+struct smtp_msg {
+	const char *sender; /* envelope sender, "" for the null sender */
+	const char *const *rcpts; /* envelope recipients */
+	size_t nrcpts;
+	uint64_t size; /* message size, for SIZE= (0: unknown) */
+	bool eightbit; /* send BODY=8BITMIME when offered */
+	bool smtputf8; /* needs SMTPUTF8 (fails if not offered) */
+	const char *ret; /* DSN RET (FULL/HDRS) or NULL */
+	const char *envid; /* DSN ENVID (xtext) or NULL */
+	const char *notify; /* DSN NOTIFY for every recipient, or NULL */
+	smtp_body_fn body;
+	void *body_ctx;
+	/* rcpt_done - optional: recipient i's final outcome, as soon as it
+	 * is known (a refused RCPT at once, the others after the dot). */
+	void (*rcpt_done)(void *ctx, size_t i, const struct smtp_outcome *o);
+	void *done_ctx;
+};
+
+/* smtp_send - one transaction on a READY session: RSET first unless it
+ * is the session's first, MAIL with SIZE / BODY=8BITMIME / SMTPUTF8 /
+ * RET / ENVID as offered and needed, RCPT for each recipient (NOTIFY when
+ * DSN is offered), pipelined with DATA when PIPELINING is offered, then
+ * the body through the DATA encoder (dot-stuffing, CRLF only, folding).
+ * OUT rcpt_out[nrcpts]: each recipient's final outcome (OK only when its
+ * RCPT and the final dot were accepted); OUT *msg_out: the transaction's
+ * outcome (OK when the final dot was accepted for at least one
+ * recipient).  Returns 0 when the session is still READY, or -1 when it
+ * is BROKEN (connection lost, timeout, protocol error, 421): then every
+ * recipient not already decided carries the session's outcome and only
+ * smtp_close is allowed. */
+int smtp_send(struct smtp_session *s, const struct smtp_msg *m,
+    struct smtp_outcome *rcpt_out, struct smtp_outcome *msg_out);
+
+/* smtp_close - QUIT (when READY, waiting at most command_timeout), close
+ * and free.  NULL is a no-op.  Never fails. */
+void smtp_close(struct smtp_session *s);
+
+/* smtp_is_ready - can smtp_send be called? */
+bool smtp_is_ready(const struct smtp_session *s);
+
+/* smtp_get_info - what the session found; borrowed strings live as long
+ * as the session. */
+void smtp_get_info(const struct smtp_session *s, struct smtp_info *out);
+
+/* smtp_outcome_clear - a blank OK outcome. */
+void smtp_outcome_clear(struct smtp_outcome *o);
+
+/* smtp_check_secret - is the smarthost's password_file usable (a regular
+ * file, not readable or writable by group or others)?  relayd calls this
+ * at start so a bad file is refused before any mail waits on it.  0, or
+ * -1 with ERR_CONFIG.  No file configured: 0. */
+int smtp_check_secret(const struct conf_smarthost *sh, struct err *err);
+
+#endif

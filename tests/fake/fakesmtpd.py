@@ -1,0 +1,537 @@
+#!/usr/bin/env python3
+"""fakesmtpd.py - a scriptable fake smarthost for relay's tests (Python
+standard library and its ssl module only).
+
+As a module:
+
+    srv = FakeSMTPD(certfile, keyfile)
+    l = srv.listen("starttls")            # or "plain", "implicit"
+    l.behave(starttls_reply="454 4.7.0 TLS not available")
+    srv.start()
+    ... l.port, l.connections, l.sessions[i].rx_plain, srv.messages ...
+    srv.stop()
+
+As a program (for benchmarks and manual runs):
+
+    fakesmtpd.py --cert C --key K --listen implicit:0 --listen starttls:0
+                 [--behave JSON] [--users JSON]
+
+prints "LISTEN <kind> <port>" for each listener and "READY", then serves
+until SIGTERM or stdin closes, and prints a JSON summary.
+
+Listener kinds: "plain" (no TLS offered), "starttls" (EHLO offers STARTTLS)
+and "implicit" (TLS from the first byte).  The kind of a listener may be
+changed while it runs (l.kind = "implicit"), to play a server that
+switched modes.
+
+Behaviour keys (l.behave(**kw); all optional):
+    greeting            greeting line, default "220 fake.test ESMTP"
+    greeting_delay      seconds before the greeting
+    silent              never greet (read and discard)
+    offer_starttls      default: kind == "starttls"
+    starttls_reply      reply to STARTTLS, default "220 2.0.0 ready"
+    inject              bytes sent right after the 220 to STARTTLS
+    ehlo_reply          replace the whole EHLO reply (str or bytes)
+    caps                EHLO keywords, default PIPELINING SIZE 10240000
+                        8BITMIME SMTPUTF8 DSN ENHANCEDSTATUSCODES
+    auth_mechs          offered after TLS (or always with auth_plaintext)
+    auth_plaintext      offer AUTH before TLS too
+    auth_reply          reply to any AUTH instead of checking
+    reply_delay         seconds before every reply
+    trickle             seconds between the bytes of every reply
+    replies             {"MAIL": "553 ...", "RCPT": ..., "RCPT:addr": ...,
+                         "DATA": ..., "DOT": ..., "RSET": ..., "EHLO": ...};
+                        a value may be bytes (sent raw, e.g. malformed)
+    huge_reply_at       verb answered with a 100000-line reply
+    drop_at             verb at which the connection is closed
+    drop_in_data_after  close after this many bytes of message data
+
+Recording: srv.messages (dicts: mail_from, mail_params, rcpts,
+rcpt_params, data, listener, tls); each listener's connections count and
+sessions; each session's rx_plain / rx_tls (every byte received before and
+after TLS), commands [(phase, line)], auth [(mech, user, ok)], tls
+(handshake done), tls_error.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import select
+import socket
+import ssl
+import sys
+import threading
+import time
+
+DEFAULT_CAPS = ["PIPELINING", "SIZE 10240000", "8BITMIME", "SMTPUTF8", "DSN",
+                "ENHANCEDSTATUSCODES"]
+
+
+class Closed(Exception):
+    pass
+
+
+class Session:
+    def __init__(self, listener, sock, peer):
+        self.listener = listener
+        self.sock = sock
+        self.peer = peer
+        self.rx_plain = b""
+        self.rx_tls = b""
+        self.tx = b""
+        self.commands = []
+        self.auth = []
+        self.tls = False
+        self.tls_error = None
+        self.closed = False
+        self.buf = b""
+
+    # --- I/O ---------------------------------------------------------
+    def phase(self):
+        return "tls" if self.tls else "plain"
+
+    def recv(self):
+        try:
+            data = self.sock.recv(65536)
+        except (OSError, ssl.SSLError):
+            data = b""
+        if not data:
+            raise Closed()
+        if self.tls:
+            self.rx_tls += data
+        else:
+            self.rx_plain += data
+        return data
+
+    def readline(self, limit=100000):
+        while b"\n" not in self.buf:
+            if len(self.buf) > limit:
+                raise Closed()
+            self.buf += self.recv()
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r")
+
+    def send(self, data):
+        b = self.listener.b
+        if b.get("reply_delay"):
+            time.sleep(b["reply_delay"])
+        try:
+            if b.get("trickle"):
+                for i in range(len(data)):
+                    self.sock.sendall(data[i:i + 1])
+                    time.sleep(b["trickle"])
+            else:
+                self.sock.sendall(data)
+        except (OSError, ssl.SSLError):
+            raise Closed()
+        self.tx += data
+
+    def reply(self, text):
+        if isinstance(text, bytes):
+            self.send(text)
+            return
+        lines = text.split("\n")
+        self.send("".join(l + "\r\n" for l in lines).encode())
+
+    def override(self, verb, default):
+        r = self.listener.b.get("replies", {})
+        return r.get(verb, default)
+
+    # --- the SMTP dialogue -------------------------------------------
+    def run(self):
+        b = self.listener.b
+        try:
+            if self.listener.kind == "implicit":
+                self.start_tls()
+            if b.get("silent"):
+                while True:
+                    self.recv()
+            if b.get("greeting_delay"):
+                time.sleep(b["greeting_delay"])
+            self.reply(b.get("greeting", "220 fake.test ESMTP"))
+            self.dialogue()
+        except Closed:
+            pass
+        finally:
+            self.close()
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def start_tls(self):
+        ctx = self.listener.server.ssl_context(self.listener)
+        try:
+            self.sock.settimeout(30)
+            self.sock = ctx.wrap_socket(self.sock, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            self.tls_error = str(e)
+            raise Closed()
+        self.tls = True
+        self.buf = b""
+
+    def caps(self):
+        b = self.listener.b
+        caps = list(b.get("caps", DEFAULT_CAPS))
+        offer = b.get("offer_starttls", self.listener.kind == "starttls")
+        if offer and not self.tls:
+            caps.append("STARTTLS")
+        mechs = b.get("auth_mechs", ["PLAIN", "LOGIN", "CRAM-MD5"])
+        if mechs and (self.tls or b.get("auth_plaintext")):
+            caps.append("AUTH " + " ".join(mechs))
+        return caps
+
+    def dialogue(self):
+        while True:
+            line = self.readline()
+            text = line.decode("utf-8", "replace")
+            self.commands.append((self.phase(), text))
+            verb = text.split(" ", 1)[0].upper() if text else ""
+            b = self.listener.b
+            if b.get("drop_at") == verb:
+                raise Closed()
+            if b.get("huge_reply_at") == verb:
+                self.reply("\n".join(["250-" + "x" * 60] * 100000 +
+                                     ["250 end"]))
+                continue
+            handler = getattr(self, "cmd_" + verb.lower(), None)
+            if handler is None:
+                self.reply("502 5.5.2 command not recognized")
+                continue
+            if handler(text) == "quit":
+                return
+
+    def cmd_ehlo(self, text):
+        r = self.listener.b.get("ehlo_reply") or self.override("EHLO", None)
+        if r is not None:
+            self.reply(r)
+            return
+        caps = self.caps()
+        lines = ["250-fake.test hello"] + ["250-" + c for c in caps[:-1]]
+        lines.append("250 " + caps[-1] if caps else "250 fake.test")
+        if not caps:
+            lines = ["250 fake.test hello"]
+        self.reply("\n".join(lines))
+        self.reset()
+
+    def cmd_helo(self, text):
+        self.reply("250 fake.test")
+
+    def cmd_starttls(self, text):
+        b = self.listener.b
+        offer = b.get("offer_starttls", self.listener.kind == "starttls")
+        if self.tls or not offer:
+            self.reply("502 5.5.1 STARTTLS not available")
+            return
+        r = b.get("starttls_reply", "220 2.0.0 ready")
+        if not r.startswith("220"):
+            self.reply(r)
+            return
+        data = (r + "\r\n").encode() + b.get("inject", b"")
+        self.send(data)
+        self.buf = b""
+        self.start_tls()
+
+    def reset(self):
+        self.mail_from = None
+        self.mail_params = ""
+        self.rcpts = []
+        self.rcpt_params = []
+
+    def cmd_rset(self, text):
+        self.reset()
+        self.reply(self.override("RSET", "250 2.0.0 ok"))
+
+    def cmd_noop(self, text):
+        self.reply("250 2.0.0 ok")
+
+    def cmd_quit(self, text):
+        self.reply("221 2.0.0 bye")
+        return "quit"
+
+    def cmd_mail(self, text):
+        rest = text[5:]
+        if not rest.upper().startswith("FROM:"):
+            self.reply("501 5.5.4 syntax")
+            return
+        addr, _, params = rest[5:].partition(" ")
+        r = self.override("MAIL", "250 2.1.0 ok")
+        if r.startswith("250"):
+            self.reset()
+            self.mail_from = addr.strip("<>")
+            self.mail_params = params
+        self.reply(r)
+
+    def cmd_rcpt(self, text):
+        rest = text[5:]
+        if getattr(self, "mail_from", None) is None:
+            self.reply("503 5.5.1 need MAIL")
+            return
+        addr, _, params = rest[3:].partition(" ")
+        addr = addr.strip("<>")
+        r = self.override("RCPT:" + addr, self.override("RCPT", "250 2.1.5 ok"))
+        if isinstance(r, str) and r.startswith("2"):
+            self.rcpts.append(addr)
+            self.rcpt_params.append(params)
+        self.reply(r)
+
+    def read_data(self):
+        limit = self.listener.b.get("drop_in_data_after")
+        data, self.buf = self.buf, b""
+        while True:
+            idx = (b"\r\n" + data).find(b"\r\n.\r\n")
+            if idx != -1:
+                break
+            if limit is not None and len(data) >= limit:
+                raise Closed()
+            data += self.recv()
+        if idx == 0:
+            body, self.buf = b"", data[3:]
+        else:
+            body, self.buf = data[:idx - 2], data[idx + 3:]
+        return body
+
+    def cmd_data(self, text):
+        if not getattr(self, "rcpts", None):
+            self.reply(self.override("DATA", "554 5.5.1 no valid recipients"))
+            return
+        r = self.override("DATA", "354 go ahead")
+        self.reply(r)
+        if not (isinstance(r, str) and r.startswith("354")):
+            return
+        raw = self.read_data()
+        lines = raw.split(b"\r\n") if raw else []
+        body = b"".join((l[1:] if l.startswith(b".") else l) + b"\r\n"
+                        for l in lines)
+        srv = self.listener.server
+        with srv.lock:
+            srv.messages.append({
+                "mail_from": self.mail_from, "mail_params": self.mail_params,
+                "rcpts": list(self.rcpts),
+                "rcpt_params": list(self.rcpt_params),
+                "data": body, "wire": raw, "listener": self.listener.name,
+                "tls": self.tls})
+            n = len(srv.messages)
+        self.reply(self.override("DOT", "250 2.0.0 Ok: queued as FAKE%d" % n))
+        self.reset()
+
+    # --- AUTH --------------------------------------------------------
+    def auth_line(self):
+        line = self.readline()
+        self.commands.append((self.phase(), "<auth data>"))
+        return line
+
+    def b64(self, data):
+        try:
+            return base64.b64decode(data, validate=True)
+        except Exception:
+            return None
+
+    def auth_done(self, mech, user, ok):
+        self.auth.append((mech, user, ok))
+        if ok:
+            self.reply("235 2.7.0 authenticated")
+        else:
+            self.reply("535 5.7.8 authentication failed")
+
+    def cmd_auth(self, text):
+        b = self.listener.b
+        parts = text.split(" ")
+        mech = parts[1].upper() if len(parts) > 1 else ""
+        users = self.listener.server.users
+        if b.get("auth_reply"):
+            if mech == "PLAIN" and len(parts) == 2:
+                self.reply("334 ")
+                self.auth_line()
+            self.auth.append((mech, None, False))
+            self.reply(b["auth_reply"])
+            return
+        if mech == "PLAIN":
+            data = parts[2] if len(parts) > 2 else None
+            if data is None:
+                self.reply("334 ")
+                data = self.auth_line().decode()
+            raw = self.b64(data) or b""
+            f = raw.split(b"\0")
+            ok = len(f) == 3 and users.get(f[1].decode()) == f[2].decode()
+            self.auth_done("PLAIN", f[1].decode() if len(f) == 3 else None,
+                           ok)
+        elif mech == "LOGIN":
+            self.reply("334 VXNlcm5hbWU6")
+            user = (self.b64(self.auth_line()) or b"").decode()
+            self.reply("334 UGFzc3dvcmQ6")
+            pw = (self.b64(self.auth_line()) or b"").decode()
+            self.auth_done("LOGIN", user, users.get(user) == pw)
+        elif mech == "CRAM-MD5":
+            chal = ("<%d.%d@fake.test>" % (os.getpid(), time.time_ns()))
+            self.reply("334 " + base64.b64encode(chal.encode()).decode())
+            resp = (self.b64(self.auth_line()) or b"").decode()
+            user, _, digest = resp.rpartition(" ")
+            pw = users.get(user)
+            ok = pw is not None and hmac.compare_digest(
+                digest, hmac.new(pw.encode(), chal.encode(),
+                                 hashlib.md5).hexdigest())
+            self.auth_done("CRAM-MD5", user, ok)
+        elif mech == "XOAUTH2":
+            raw = (self.b64(parts[2]) if len(parts) > 2 else b"") or b""
+            f = raw.split(b"\x01")
+            user = f[0][5:].decode() if f and f[0].startswith(b"user=") \
+                else None
+            tok = f[1][12:].decode() if len(f) > 1 and \
+                f[1].startswith(b"auth=Bearer ") else None
+            ok = user is not None and \
+                self.listener.server.tokens.get(user) == tok
+            if not ok:
+                self.reply("334 " + base64.b64encode(
+                    b'{"status":"401"}').decode())
+                self.auth_line()
+            self.auth_done("XOAUTH2", user, ok)
+        else:
+            self.reply("504 5.5.4 mechanism not supported")
+
+
+class Listener:
+    def __init__(self, server, kind, port=0, host="127.0.0.1", cert=None,
+                 name=None):
+        self.server = server
+        self.kind = kind
+        self.name = name or kind
+        self.cert = cert
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(fam, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.host = host
+        self.connections = 0
+        self.sessions = []
+        self.b = {}
+        self.thread = None
+
+    def behave(self, **kw):
+        self.b.update(kw)
+
+    def reset(self, **kw):
+        self.b = dict(kw)
+
+    def serve(self):
+        while not self.server.stopping:
+            try:
+                r, _, _ = select.select([self.sock], [], [], 0.1)
+            except (OSError, ValueError):
+                return
+            if not r:
+                continue
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:
+                continue
+            conn.settimeout(30)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            s = Session(self, conn, peer)
+            with self.server.lock:
+                self.connections += 1
+                self.sessions.append(s)
+            t = threading.Thread(target=s.run, daemon=True)
+            self.server.threads.append(t)
+            t.start()
+
+
+class FakeSMTPD:
+    def __init__(self, certfile=None, keyfile=None):
+        self.certfile = certfile
+        self.keyfile = keyfile
+        self.listeners = []
+        self.messages = []
+        self.users = {"user": "secret"}
+        self.tokens = {"user": "token123"}
+        self.lock = threading.Lock()
+        self.threads = []
+        self.stopping = False
+
+    def listen(self, kind, port=0, host="127.0.0.1", cert=None, name=None):
+        l = Listener(self, kind, port, host, cert, name)
+        self.listeners.append(l)
+        return l
+
+    def ssl_context(self, listener):
+        cert = listener.cert or (self.certfile, self.keyfile)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = listener.b.get("tls_min",
+                                             ssl.TLSVersion.TLSv1_2)
+        if listener.b.get("tls_max"):
+            ctx.maximum_version = listener.b["tls_max"]
+        ctx.load_cert_chain(cert[0], cert[1])
+        if listener.b.get("client_ca"):
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(listener.b["client_ca"])
+        return ctx
+
+    def start(self):
+        for l in self.listeners:
+            if l.thread is None:
+                l.thread = threading.Thread(target=l.serve, daemon=True)
+                l.thread.start()
+        return self
+
+    def stop(self):
+        self.stopping = True
+        for l in self.listeners:
+            if l.thread is not None:
+                l.thread.join(5)
+            l.sock.close()
+            for s in l.sessions:
+                s.close()
+        for t in self.threads:
+            t.join(5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def main(argv):
+    import argparse
+    ap = argparse.ArgumentParser(description="fake smarthost")
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--listen", action="append", default=[],
+                    help="KIND:PORT[:HOST]")
+    ap.add_argument("--behave", default="{}", help="JSON for every listener")
+    ap.add_argument("--users", default=None, help='JSON {"user": "pass"}')
+    a = ap.parse_args(argv)
+    srv = FakeSMTPD(a.cert, a.key)
+    if a.users:
+        srv.users = json.loads(a.users)
+    beh = json.loads(a.behave)
+    for spec in a.listen:
+        kind, _, rest = spec.partition(":")
+        port, _, host = rest.partition(":")
+        l = srv.listen(kind, int(port or 0), host or "127.0.0.1")
+        l.behave(**beh)
+        print("LISTEN %s %d" % (kind, l.port), flush=True)
+    srv.start()
+    print("READY", flush=True)
+    try:
+        sys.stdin.read()
+    except KeyboardInterrupt:
+        pass
+    srv.stop()
+    print(json.dumps({"connections": {l.name: l.connections
+                                      for l in srv.listeners},
+                      "messages": len(srv.messages)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,4 @@
--- schema.sql - the relay spool (queue.db), schema version 1.
+-- schema.sql - the relay spool (queue.db), schema version 2.
 --
 -- On-disk format
 --   One SQLite database file, queue.db, in spool_dir, with its -wal and
@@ -18,9 +18,14 @@
 --   dot-stuffed) as a sequence of chunks of at most 64 KiB, so neither
 --   writing nor reading a message needs memory in proportion to its size.
 --   messages.size is the sum of the chunk lengths.
+--   Columns added by a later version sit at the end of their table, so a
+--   migrated table and a new one have the same columns in the same order.
 --
 -- Version history
---   1  messages, recipients, chunks, attempts, tls_cache.
+--   1  messages, recipients, chunks, attempts, tls_cache (submission).
+--   2  delivery and operations: claim leases, hold flag and done time on
+--      messages; DSN fields and the reported flag on recipients;
+--      smarthost_health and counters tables.
 
 PRAGMA application_id = 1380273241;
 
@@ -40,7 +45,12 @@ CREATE TABLE messages (
 	attempts INTEGER NOT NULL DEFAULT 0,
 	next_attempt INTEGER NOT NULL DEFAULT 0,
 	reason TEXT,			-- last failure's taxonomy name
-	reason_text TEXT		-- its sentence with the fix
+	reason_text TEXT,		-- its sentence with the fix
+	-- version 2
+	lease_owner TEXT,		-- SENDING: who holds the claim
+	lease_expiry INTEGER NOT NULL DEFAULT 0,
+	held INTEGER NOT NULL DEFAULT 0,	-- on hold (HELD, or after SENDING)
+	done_at INTEGER NOT NULL DEFAULT 0	-- became SENT or FAILED
 );
 CREATE INDEX messages_due ON messages (state, next_attempt);
 CREATE INDEX messages_uid ON messages (uid, qid);
@@ -55,9 +65,17 @@ CREATE TABLE recipients (
 	next_attempt INTEGER NOT NULL DEFAULT 0,
 	last_reply TEXT,
 	reason TEXT,
+	-- version 2
+	status TEXT,			-- enhanced status of the last result
+	remote_mta TEXT,		-- relay that gave the last reply
+	last_attempt INTEGER NOT NULL DEFAULT 0,
+	orcpt TEXT,			-- original (pre-alias) address
+	reported INTEGER NOT NULL DEFAULT 0,	-- failure's bounce queued
 	PRIMARY KEY (qid, idx),
 	UNIQUE (qid, address)
 );
+CREATE INDEX recipients_unreported ON recipients (qid)
+	WHERE state = 3 AND reported = 0;
 
 -- The message body, chunk by chunk (seq 0, 1, ...).
 CREATE TABLE chunks (
@@ -90,4 +108,27 @@ CREATE TABLE tls_cache (
 	PRIMARY KEY (host, port)
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 1;
+-- Per smarthost block: is it answering?  state 0 ok, 1 backoff (network
+-- failures), 2 fault (relay fault: AUTH, certificate; queue held).
+CREATE TABLE smarthost_health (
+	name TEXT PRIMARY KEY NOT NULL,
+	state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2),
+	failures INTEGER NOT NULL DEFAULT 0,
+	next_try INTEGER NOT NULL DEFAULT 0,
+	since INTEGER NOT NULL DEFAULT 0,
+	last_ok INTEGER NOT NULL DEFAULT 0,
+	last_reason TEXT,
+	last_text TEXT
+) WITHOUT ROWID;
+
+-- Event counts per minute (minute = Unix time / 60) for stats: event 0
+-- received, 1 sent, 2 deferred, 3 bounced.  Rows older than two days are
+-- purged.
+CREATE TABLE counters (
+	minute INTEGER NOT NULL,
+	event INTEGER NOT NULL,
+	n INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (minute, event)
+) WITHOUT ROWID;
+
+PRAGMA user_version = 2;

@@ -6,20 +6,56 @@
  * versioned with PRAGMA user_version (SPOOL_SCHEMA_VERSION); a newer or
  * unknown version is refused, an older one is migrated forward.
  *
- * Message lifecycle (who performs each transition):
+ * Message lifecycle (the function that performs each transition):
  *
- *   spool_add_message          spool_claim            spool_finish_rcpt*
- *   ----------------> QUEUED ----------------> SENDING ----------------+
- *                       ^  ^                      |                    |
- *          spool_release|  | spool_defer (due)    | all rcpts done     |
- *          (lease lost) |  |                      v                    v
- *                       |  +---------------- DEFERRED            SENT / FAILED
- *                       |                                       (kept for relayctl,
- *   HELD <--spool_hold--+--spool_release_hold--> QUEUED          purged after a while)
+ *                      spool_add_message
+ *                              |
+ *                              v
+ *   spool_retry,    +-----> QUEUED ------+                lease expired:
+ *   spool_due_all   |                    | spool_claim    spool_claim by
+ *   (due now)       |                    v (due)          another owner
+ *               DEFERRED ----------> SENDING <---------------+
+ *                        spool_claim   |   |                 |
+ *                        (due)         |   +-----------------+
+ *                                      |
+ *        spool_finish, spool_release,  +--> SENT | FAILED | DEFERRED |
+ *        spool_release_owner: state         QUEUED | HELD, recomputed
+ *        recomputed from the recipients     (below)
  *
- * A message is SENT when every recipient is sent, FAILED when none is
- * pending or deferred and at least one failed.  Recipient states:
- * PENDING -> SENT | DEFERRED (-> PENDING when due) | FAILED.
+ *   QUEUED, DEFERRED --spool_hold--> HELD --spool_release_hold--> recomputed
+ *   (spool_hold of a SENDING message: it becomes HELD when its claim ends)
+ *   QUEUED, DEFERRED --spool_expire (older than the lifetime)--> FAILED
+ *   QUEUED, DEFERRED, HELD --spool_bounce--> FAILED
+ *   SENT, FAILED --spool_purge (after the keep time, failures reported)-->
+ *   deleted;  any state --spool_delete--> deleted (a runner holding the
+ *   message then gets ERR_PERM for it).
+ *
+ * Recomputing a message's state from its recipients: SENT when every
+ * recipient is sent; FAILED when none is pending or deferred and at least
+ * one failed; else QUEUED when one is pending (untried), else DEFERRED with
+ * next_attempt = the earliest deferred recipient's; HELD instead of QUEUED
+ * or DEFERRED while the message is held.
+ *
+ * Recipient lifecycle:
+ *
+ *   PENDING --spool_rcpt_result / spool_msg_result--> SENT | DEFERRED | FAILED
+ *   DEFERRED: tried again once next_attempt <= now (spool_retry, spool_due_all
+ *             make that now); a result then moves it on as from PENDING.
+ *   PENDING, DEFERRED --spool_expire / spool_bounce--> FAILED
+ *   FAILED recipients stay "unreported" (spool_unreported) until
+ *   spool_mark_reported: the bounce was queued, or none is due.
+ *
+ * Claims: spool_claim marks due messages SENDING with a lease (owner
+ * string such as "relayd:PID:N", expiry = now + lease) inside one
+ * BEGIN IMMEDIATE transaction, so two processes never claim the same
+ * message; a claim whose lease expired (the owner crashed) is taken over
+ * by the next spool_claim.  Results are recorded per recipient right after
+ * the server's reply, each durable when its transaction commits.
+ *
+ * Time: every delivery and operations call takes "now" from the caller
+ * (the runner's clock), so behaviour is testable and consistent within a
+ * pass.  Permission checks stay in relayd: operations take a
+ * struct spool_filter (uid) and act only on matching messages.
  *
  * Queue ids: 14 characters [0-9A-Z], time-ordered (sortable), unique.
  * Errors: environment trouble (disk full, locked, I/O) is ERR_TEMP; a
@@ -41,7 +77,7 @@
 
 /* SPOOL_SCHEMA_VERSION - the PRAGMA user_version of a current queue.db;
  * spool/schema.sql sets the same number (a unit test checks). */
-#define SPOOL_SCHEMA_VERSION 1
+#define SPOOL_SCHEMA_VERSION 2
 
 /* SPOOL_CHUNK_SIZE - bodies are stored and read back in pieces of at most
  * this many bytes, so memory stays flat in the message size. */
@@ -121,7 +157,9 @@ struct spool_newmsg {
 	const char *body_type; /* "7BIT", "8BITMIME" or NULL */
 	const char *notify; /* "NEVER" / "SUCCESS,FAILURE,..." or NULL */
 	bool smtputf8;
-	time_t created;
+	time_t created; /* 0: now */
+	const char *const *orcpts; /* NULL, or per rcpt the original
+				    * (pre-alias) address or NULL (DSN) */
 };
 
 /* spool_begin / spool_commit / spool_rollback - one write transaction
@@ -132,8 +170,14 @@ int spool_commit(struct spool *sp, struct err *err);
 void spool_rollback(struct spool *sp);
 
 /* spool_add_message - insert a message inside a transaction; the body
- * (canonical CRLF form, as it will be sent) comes from rd.  OUT qid.
- * The message is durable only after spool_commit returns 0. */
+ * (canonical CRLF form, as it will be sent) comes from rd.  OUT qid ("" on
+ * error).  The message is durable only after spool_commit returns 0.
+ * Runs under a savepoint: on error only this message is undone and the
+ * transaction stays usable, unless SQLite rolled it back itself (full
+ * disk), which spool_commit then reports (ERR_TEMP).  Called outside a
+ * transaction it commits on its own.  Exact duplicate recipients are
+ * stored once.  The reader's error is passed through; bad arguments are
+ * ERR_INTERNAL. */
 int spool_add_message(struct spool *sp, const struct spool_newmsg *m,
     spool_reader rd, void *rdctx, char qid[SPOOL_QID_SIZE], struct err *err);
 
@@ -154,6 +198,11 @@ struct spool_rcpt_info {
 	time_t next_attempt; /* 0: none scheduled */
 	char *last_reply; /* NULL if none */
 	char *reason; /* NULL if none */
+	char *status; /* enhanced status of the last result ("5.1.1") */
+	char *remote_mta; /* relay that gave the last reply */
+	time_t last_attempt; /* 0: never tried */
+	char *orcpt; /* original recipient, or NULL */
+	bool reported; /* FAILED and its bounce queued (or not due) */
 };
 
 struct spool_msg_info {
@@ -173,6 +222,10 @@ struct spool_msg_info {
 	size_t nrcpts;
 	struct spool_attempt *hist; /* only filled by spool_get */
 	size_t nhist;
+	bool held; /* on hold (state HELD, or SENDING and held after) */
+	time_t done_at; /* when it became SENT or FAILED, else 0 */
+	char *lease_owner; /* SENDING: the claim's owner, else NULL */
+	time_t lease_expiry; /* SENDING: when the claim lapses */
 };
 
 struct spool_filter {
@@ -207,7 +260,9 @@ struct spool_counts {
 	time_t oldest_active; /* 0 if none */
 };
 
-/* spool_count - counts for mailq's summary, stats and health. */
+/* spool_count - counts for mailq's summary, stats and health: uid and
+ * state of f apply (include_done does not: n[] always has every state;
+ * active and its bytes and oldest cover the unfinished states). */
 int spool_count(struct spool *sp, const struct spool_filter *f,
     struct spool_counts *out, struct err *err);
 
@@ -234,5 +289,210 @@ int spool_tls_forget(
 int spool_tls_list(struct spool *sp,
     int (*cb)(const struct spool_tls_entry *e, void *arg), void *arg,
     struct err *err);
+
+/* --- delivery: relayd's runner ------------------------------------------- */
+
+/* spool_outcome - one result as the runner saw it. */
+struct spool_outcome {
+	time_t now; /* when the reply came (or the pass ran) */
+	time_t next_attempt; /* DEFERRED: when to try again */
+	const char *reason; /* taxonomy name ("rcpt_rejected"); NULL on
+			     * success, when the result's name is used */
+	const char *reason_text; /* its sentence with the fix, or NULL */
+	const char *reply; /* server reply (one line) or our text, or NULL */
+	const char *status; /* enhanced status "4.2.1", or NULL */
+	const char *relay; /* "host[addr]:port", or NULL */
+};
+
+/* spool_claim - claim up to max due messages for owner: QUEUED or
+ * DEFERRED with next_attempt <= now, and SENDING ones whose lease expired
+ * (lease_expiry <= now); oldest due first.  They become SENDING with
+ * lease_expiry = now + lease.  OUT qids[0..*n).  One write transaction, so
+ * concurrent claimers never get the same message. */
+int spool_claim(struct spool *sp, const char *owner, time_t now, time_t lease,
+    size_t max, char (*qids)[SPOOL_QID_SIZE], size_t *n, struct err *err);
+
+/* spool_renew - extend owner's lease on qid to now + lease (long DATA).
+ * ERR_TEMP if the claim was lost (expired and taken over, or ended),
+ * ERR_PERM if the message is gone. */
+int spool_renew(struct spool *sp, const char *qid, const char *owner,
+    time_t now, time_t lease, struct err *err);
+
+/* spool_get_claimed - the envelope of a message owner holds, with only
+ * the recipients due at now (PENDING, or DEFERRED with next_attempt <=
+ * now), no history.  OUT *mi (spool_msg_info_free).  ERR_TEMP when the
+ * claim was lost, ERR_PERM when the message is gone. */
+int spool_get_claimed(struct spool *sp, const char *qid, const char *owner,
+    time_t now, struct spool_msg_info **mi, struct err *err);
+
+/* spool_rcpt_result - record the result (SENT, DEFERRED with
+ * o->next_attempt, or FAILED) for one recipient of qid, with an attempt
+ * history row and the stats counter; its own transaction unless inside
+ * spool_begin.  A recipient already SENT or FAILED is left as it is
+ * (0 returned).  Unknown message or recipient: ERR_PERM; result PENDING:
+ * ERR_INTERNAL.  Does not end the claim (spool_finish does). */
+int spool_rcpt_result(struct spool *sp, const char *qid, const char *rcpt,
+    enum spool_rcpt_state result, const struct spool_outcome *o,
+    struct err *err);
+
+/* spool_msg_result - the same result for every recipient of qid due at
+ * o->now (a DATA reply, or a connection lost mid-message).  OUT *n: how
+ * many recipients changed (may be NULL). */
+int spool_msg_result(struct spool *sp, const char *qid,
+    enum spool_rcpt_state result, const struct spool_outcome *o, size_t *n,
+    struct err *err);
+
+/* spool_finish - end owner's claim after a delivery attempt: attempts+1,
+ * state recomputed (see the diagram), lease cleared.  OUT *state (may be
+ * NULL).  ERR_TEMP if the claim was lost, ERR_PERM if the message is
+ * gone. */
+int spool_finish(struct spool *sp, const char *qid, const char *owner,
+    time_t now, enum spool_msg_state *state, struct err *err);
+
+/* spool_release - give a claim back without a delivery attempt (the
+ * smarthost was unreachable, relayd is stopping).  With o: the message's
+ * reason/reason_text and a history row (rcpt NULL) are recorded, attempts
+ * +1, and o->next_attempt (if not 0) postpones the message.  Errors as
+ * spool_finish. */
+int spool_release(struct spool *sp, const char *qid, const char *owner,
+    time_t now, const struct spool_outcome *o, struct err *err);
+
+/* spool_release_owner - release every claim of owner (a worker died, or
+ * relayd stops); OUT *n how many (may be NULL). */
+int spool_release_owner(struct spool *sp, const char *owner, time_t now,
+    size_t *n, struct err *err);
+
+/* spool_next_due - the earliest time anything becomes claimable (a due
+ * message or a lease expiry); *found false when nothing waits. */
+int spool_next_due(
+    struct spool *sp, time_t *when, bool *found, struct err *err);
+
+/* spool_expire - QUEUED or DEFERRED messages created at or before
+ * now - lifetime: every open recipient FAILED with reason
+ * "lifetime_expired" (status 4.4.7; last_reply kept for the DSN), the
+ * message FAILED.  OUT *n messages expired (may be NULL). */
+int spool_expire(
+    struct spool *sp, time_t now, time_t lifetime, size_t *n, struct err *err);
+
+/* spool_unreported - up to max messages that have FAILED recipients whose
+ * bounce is not queued yet, in queue-id order.  OUT qids[0..*n). */
+int spool_unreported(struct spool *sp, char (*qids)[SPOOL_QID_SIZE], size_t max,
+    size_t *n, struct err *err);
+
+/* spool_mark_reported - every FAILED recipient of qid is now reported.
+ * Call it inside the spool_begin transaction that adds the bounce, so the
+ * bounce is queued exactly once. */
+int spool_mark_reported(struct spool *sp, const char *qid, struct err *err);
+
+/* spool_purge - delete SENT and FAILED messages done at or before
+ * now - keep whose failures are all reported, and stats counters older
+ * than two days.  OUT *n messages deleted (may be NULL). */
+int spool_purge(
+    struct spool *sp, time_t now, time_t keep, size_t *n, struct err *err);
+
+/* --- operations: relayctl through relayd --------------------------------- */
+
+/* Each takes qid (one message) or NULL (every message matching f), and
+ * acts only on messages matching f's uid (and state, when f->state >= 0).
+ * One qid that does not exist or does not match f: ERR_PERM "no message".
+ * OUT *n: messages changed (0 when the state did not allow it, e.g.
+ * holding a SENT message); n may be NULL. */
+
+/* spool_hold - QUEUED/DEFERRED -> HELD; a SENDING message becomes HELD
+ * when its claim ends. */
+int spool_hold(struct spool *sp, const char *qid, const struct spool_filter *f,
+    size_t *n, struct err *err);
+
+/* spool_release_hold - HELD -> QUEUED or DEFERRED (recomputed); cancels a
+ * pending hold of a SENDING message. */
+int spool_release_hold(struct spool *sp, const char *qid,
+    const struct spool_filter *f, size_t *n, struct err *err);
+
+/* spool_delete - remove messages with everything they own.  With qid
+ * NULL, f->include_done decides whether SENT and FAILED ones go too. */
+int spool_delete(struct spool *sp, const char *qid,
+    const struct spool_filter *f, size_t *n, struct err *err);
+
+/* spool_retry - QUEUED or DEFERRED messages (and their deferred
+ * recipients) due at now: "relayctl retry ID", "flush". */
+int spool_retry(struct spool *sp, const char *qid, const struct spool_filter *f,
+    time_t now, size_t *n, struct err *err);
+
+/* spool_due_all - everything waiting becomes due at now (the smarthost
+ * answered again: drain). */
+int spool_due_all(struct spool *sp, time_t now, size_t *n, struct err *err);
+
+/* spool_bounce - "return to sender now": every open recipient of a
+ * QUEUED, DEFERRED or HELD message FAILED with o's reason, reply and
+ * status (e.g. "returned_by_admin"); the runner then sends the DSN. */
+int spool_bounce(struct spool *sp, const char *qid,
+    const struct spool_filter *f, const struct spool_outcome *o, size_t *n,
+    struct err *err);
+
+/* --- smarthost health ----------------------------------------------------- */
+
+/* Numeric values are stored on disk: never renumber. */
+enum spool_host_state {
+	SPOOL_HS_OK = 0, /* answering */
+	SPOOL_HS_BACKOFF, /* connection-class failures: wait for next_try */
+	SPOOL_HS_FAULT, /* relay fault (AUTH, certificate, config): queue
+			 * held, retried at retry.max, nothing bounced */
+};
+
+struct spool_host_health {
+	char name[256]; /* the smarthost block's name */
+	enum spool_host_state state;
+	int failures; /* consecutive failures */
+	time_t next_try; /* BACKOFF/FAULT: not before this */
+	time_t since; /* when state last changed */
+	time_t last_ok; /* last successful session, 0: never */
+	char last_reason[64]; /* taxonomy name or "" */
+	char last_text[256]; /* its sentence or "" */
+};
+
+/* spool_host_state_name - "ok", "backoff", "fault". */
+const char *spool_host_state_name(enum spool_host_state st);
+
+/* spool_health_get - 0 and *found; out filled when found. */
+int spool_health_get(struct spool *sp, const char *name,
+    struct spool_host_health *out, bool *found, struct err *err);
+/* spool_health_put - insert or replace (own transaction unless inside
+ * spool_begin). */
+int spool_health_put(
+    struct spool *sp, const struct spool_host_health *h, struct err *err);
+/* spool_health_list - every entry in name order; cb returns non-zero to
+ * stop. */
+int spool_health_list(struct spool *sp,
+    int (*cb)(const struct spool_host_health *h, void *arg), void *arg,
+    struct err *err);
+
+/* --- stats counters ------------------------------------------------------- */
+
+/* Numeric values are stored on disk: never renumber. */
+enum spool_event {
+	SPOOL_EV_RECEIVED = 0, /* message queued */
+	SPOOL_EV_SENT, /* recipient delivered */
+	SPOOL_EV_DEFERRED, /* recipient deferred */
+	SPOOL_EV_BOUNCED, /* recipient failed (5xx, expired, returned) */
+	SPOOL_EV_COUNT
+};
+
+struct spool_stats {
+	uint64_t hour[SPOOL_EV_COUNT]; /* the last 60 minutes */
+	uint64_t day[SPOOL_EV_COUNT]; /* the last 24 hours */
+};
+
+/* spool_event_name - "received", "sent", "deferred", "bounced". */
+const char *spool_event_name(enum spool_event ev);
+
+/* spool_event_add - count n events at now (per minute).  The spool counts
+ * its own (RECEIVED in spool_add_message, SENT/DEFERRED/BOUNCED in the
+ * recipient results, spool_expire and spool_bounce); this is for others. */
+int spool_event_add(struct spool *sp, enum spool_event ev, uint64_t n,
+    time_t now, struct err *err);
+
+/* spool_stats - the counters for the hour and the day before now. */
+int spool_stats(
+    struct spool *sp, time_t now, struct spool_stats *out, struct err *err);
 
 #endif

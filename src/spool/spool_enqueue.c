@@ -57,7 +57,9 @@ spool_add_message(struct spool *sp, const struct spool_newmsg *m,
 	if (spool_msg_insert(sp, m, qid, err) == -1 ||
 	    spool_rcpts_insert(sp, qid, m, err) == -1 ||
 	    spool_body_store(sp, qid, rd, rdctx, &size, err) == -1 ||
-	    spool_size_set(sp, qid, size, err) == -1)
+	    spool_size_set(sp, qid, size, err) == -1 ||
+	    spool_event_bump(sp, SPOOL_EV_RECEIVED, 1,
+		m->created != 0 ? m->created : sys_time(), err) == -1)
 		goto out_abort;
 	if (spool_db_tx_leave(sp, &tx, err) == -1)
 		goto out_noqid;
@@ -134,8 +136,8 @@ spool_rcpts_insert(struct spool *sp, const char *qid,
     const struct spool_newmsg *m, struct err *err)
 {
 	static const char sql[] =
-	    "INSERT OR IGNORE INTO recipients (qid, idx, address)"
-	    " VALUES (?1, ?2, ?3)";
+	    "INSERT OR IGNORE INTO recipients (qid, idx, address, orcpt)"
+	    " VALUES (?1, ?2, ?3, ?4)";
 	sqlite3_stmt *st;
 	size_t i;
 	int rc;
@@ -146,6 +148,8 @@ spool_rcpts_insert(struct spool *sp, const char *qid,
 		rc = spool_bind_text(st, 1, qid, SQLITE_OK);
 		rc = spool_bind_int(st, 2, (int64_t)i, rc);
 		rc = spool_bind_text(st, 3, m->rcpts[i], rc);
+		rc = spool_bind_text(
+		    st, 4, m->orcpts != NULL ? m->orcpts[i] : NULL, rc);
 		if (rc != SQLITE_OK) {
 			spool_db_done(st);
 			return spool_db_err(sp, rc, "storing a recipient", err);

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "spool/spool.h"
 
@@ -94,11 +95,13 @@ void spool_col_copy(sqlite3_stmt *st, int i, char *dst, size_t size);
 #define SPOOL_MSG_COLS \
 	"m.qid, m.created, m.uid, m.sender, m.size, m.state, m.ret," \
 	" m.envid, m.body_type, m.notify, m.smtputf8, m.attempts," \
-	" m.next_attempt, m.reason, m.reason_text"
+	" m.next_attempt, m.reason, m.reason_text, m.held, m.done_at," \
+	" m.lease_owner, m.lease_expiry"
 /* The recipient columns (alias r); r.qid first. */
 #define SPOOL_RCPT_COLS \
 	"r.qid, r.address, r.state, r.attempts, r.next_attempt," \
-	" r.last_reply, r.reason"
+	" r.last_reply, r.reason, r.status, r.remote_mta, r.last_attempt," \
+	" r.orcpt, r.reported"
 
 /* spool_msg_fill - mi from the current row of a SPOOL_MSG_COLS query. */
 void spool_msg_fill(sqlite3_stmt *st, struct spool_msg_info *mi);
@@ -115,6 +118,63 @@ enum spool_load_flags {
  * spool_msg_info_clear even on error).  Unknown qid: ERR_PERM. */
 int spool_msg_read(struct spool *sp, const char *qid, int how, time_t now,
     struct spool_msg_info *mi, struct err *err);
+
+/* spool_filter_sql - append " WHERE 1 AND ..." for f's uid and state
+ * (alias m).  With done_rule, SENT and FAILED are left out unless f asks
+ * for them.  -1 if b is too small. */
+int spool_filter_sql(
+    const struct spool_filter *f, bool done_rule, struct buf *b);
+
+/* spool_prepare_dyn - prepare a one-off statement (not cached). */
+int spool_prepare_dyn(
+    struct spool *sp, const char *sql, sqlite3_stmt **st, struct err *err);
+
+/* A growing list of queue ids. */
+struct spool_qidv {
+	char (*v)[SPOOL_QID_SIZE];
+	size_t n;
+};
+
+/* spool_qidv_collect - step st (prepared and bound; column 0 a qid) to
+ * its end, appending to out (up to max ids, 0: no limit); resets st. */
+int spool_qidv_collect(struct spool *sp, sqlite3_stmt *st,
+    struct spool_qidv *out, size_t max, struct err *err);
+
+/* spool_qidv_free - release the list. */
+void spool_qidv_free(struct spool_qidv *q);
+
+/* spool_msg_settle - recompute qid's state from its recipients (see
+ * spool.h), clear any lease, add attempts, keep next_attempt >= floor
+ * while unfinished.  OUT *out (may be NULL).  ERR_PERM if qid is gone.
+ * Must run inside a transaction. */
+int spool_msg_settle(struct spool *sp, const char *qid, time_t now,
+    time_t floor, int attempts, enum spool_msg_state *out, struct err *err);
+
+/* spool_lease_check - does owner hold qid?  ERR_PERM: no such message;
+ * ERR_TEMP: not (any longer) claimed by owner. */
+int spool_lease_check(
+    struct spool *sp, const char *qid, const char *owner, struct err *err);
+
+/* spool_msg_exists - 0 if qid is in the queue, else ERR_PERM. */
+int spool_msg_exists(struct spool *sp, const char *qid, struct err *err);
+
+/* spool_msg_note - set the message's reason and reason_text. */
+int spool_msg_note(struct spool *sp, const char *qid, const char *reason,
+    const char *text, struct err *err);
+
+/* spool_hist_add - one attempt history row (rcpt may be NULL). */
+int spool_hist_add(struct spool *sp, const char *qid, const char *rcpt,
+    const struct spool_outcome *o, const char *reason, struct err *err);
+
+/* spool_fail_open - every PENDING or DEFERRED recipient of qid FAILED
+ * with o (history rows, counters, the message's reason); OUT *n. */
+int spool_fail_open(struct spool *sp, const char *qid,
+    const struct spool_outcome *o, size_t *n, struct err *err);
+
+/* spool_event_bump - add n to the counter of ev at now (inside a
+ * transaction). */
+int spool_event_bump(struct spool *sp, enum spool_event ev, uint64_t n,
+    time_t now, struct err *err);
 
 /* spool_qid_next - a new queue id (see spool_qid.c). */
 void spool_qid_next(struct spool *sp, char qid[SPOOL_QID_SIZE]);

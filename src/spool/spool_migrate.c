@@ -38,6 +38,42 @@ struct spool_step {
 
 /* spool_steps - every forward step, in order; ends with {0, NULL}. */
 static const struct spool_step spool_steps[] = {
+	/* 1 -> 2: delivery and operations (claims, holds, DSN fields,
+	 * smarthost health, stats counters) */
+	{ 2,
+	    "ALTER TABLE messages ADD COLUMN lease_owner TEXT;"
+	    "ALTER TABLE messages ADD COLUMN"
+	    " lease_expiry INTEGER NOT NULL DEFAULT 0;"
+	    "ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"
+	    "ALTER TABLE messages ADD COLUMN done_at INTEGER NOT NULL DEFAULT "
+	    "0;"
+	    "UPDATE messages SET held = 1 WHERE state = 2;"
+	    "UPDATE messages SET done_at = created WHERE state IN (4, 5);"
+	    /* version 1 had no claims: a SENDING row is a leftover */
+	    "UPDATE messages SET state = CASE WHEN EXISTS (SELECT 1 FROM"
+	    " recipients r WHERE r.qid = messages.qid AND r.state = 0)"
+	    " THEN 0 ELSE 1 END WHERE state = 3;"
+	    "ALTER TABLE recipients ADD COLUMN status TEXT;"
+	    "ALTER TABLE recipients ADD COLUMN remote_mta TEXT;"
+	    "ALTER TABLE recipients ADD COLUMN"
+	    " last_attempt INTEGER NOT NULL DEFAULT 0;"
+	    "ALTER TABLE recipients ADD COLUMN orcpt TEXT;"
+	    "ALTER TABLE recipients ADD COLUMN"
+	    " reported INTEGER NOT NULL DEFAULT 0;"
+	    "CREATE INDEX recipients_unreported ON recipients (qid)"
+	    " WHERE state = 3 AND reported = 0;"
+	    "CREATE TABLE smarthost_health ("
+	    " name TEXT PRIMARY KEY NOT NULL,"
+	    " state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2),"
+	    " failures INTEGER NOT NULL DEFAULT 0,"
+	    " next_try INTEGER NOT NULL DEFAULT 0,"
+	    " since INTEGER NOT NULL DEFAULT 0,"
+	    " last_ok INTEGER NOT NULL DEFAULT 0,"
+	    " last_reason TEXT, last_text TEXT) WITHOUT ROWID;"
+	    "CREATE TABLE counters ("
+	    " minute INTEGER NOT NULL, event INTEGER NOT NULL,"
+	    " n INTEGER NOT NULL DEFAULT 0,"
+	    " PRIMARY KEY (minute, event)) WITHOUT ROWID;" },
 	{ 0, NULL },
 };
 

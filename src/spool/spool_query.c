@@ -28,13 +28,9 @@ static int spool_rcpts_load(struct spool *sp, struct spool_msg_info *mi,
     bool due_only, time_t now, struct err *err);
 static int spool_hist_load(
     struct spool *sp, struct spool_msg_info *mi, struct err *err);
-static int spool_filter_sql(
-    const struct spool_filter *f, bool done_rule, struct buf *b);
 static int spool_list_run(struct spool *sp, sqlite3_stmt *mst,
     sqlite3_stmt *rst, int (*cb)(const struct spool_msg_info *, void *),
     void *arg, struct err *err);
-static int spool_prepare_dyn(
-    struct spool *sp, const char *sql, sqlite3_stmt **st, struct err *err);
 static int spool_chunk_read(struct spool *sp, const char *qid, int64_t seq,
     int (*cb)(const char *, size_t, void *), void *arg, size_t *got,
     struct err *err);
@@ -88,6 +84,9 @@ spool_msg_info_clear(struct spool_msg_info *mi)
 		xfree(mi->rcpts[i].address);
 		xfree(mi->rcpts[i].last_reply);
 		xfree(mi->rcpts[i].reason);
+		xfree(mi->rcpts[i].status);
+		xfree(mi->rcpts[i].remote_mta);
+		xfree(mi->rcpts[i].orcpt);
 	}
 	for (i = 0; i < mi->nhist; i++) {
 		xfree(mi->hist[i].rcpt);
@@ -104,6 +103,7 @@ spool_msg_info_clear(struct spool_msg_info *mi)
 	xfree(mi->envid);
 	xfree(mi->body_type);
 	xfree(mi->notify);
+	xfree(mi->lease_owner);
 	memset(mi, 0, sizeof(*mi));
 }
 
@@ -136,6 +136,10 @@ spool_msg_fill(sqlite3_stmt *st, struct spool_msg_info *mi)
 	mi->next_attempt = (time_t)sqlite3_column_int64(st, 12);
 	mi->reason = spool_col_str(st, 13);
 	mi->reason_text = spool_col_str(st, 14);
+	mi->held = sqlite3_column_int(st, 15) != 0;
+	mi->done_at = (time_t)sqlite3_column_int64(st, 16);
+	mi->lease_owner = spool_col_str(st, 17);
+	mi->lease_expiry = (time_t)sqlite3_column_int64(st, 18);
 }
 
 /* spool_rcpt_fill - one recipient row (SPOOL_RCPT_COLS, after r.qid). */
@@ -150,6 +154,11 @@ spool_rcpt_fill(sqlite3_stmt *st, struct spool_rcpt_info *ri)
 	ri->next_attempt = (time_t)sqlite3_column_int64(st, 4);
 	ri->last_reply = spool_col_str(st, 5);
 	ri->reason = spool_col_str(st, 6);
+	ri->status = spool_col_str(st, 7);
+	ri->remote_mta = spool_col_str(st, 8);
+	ri->last_attempt = (time_t)sqlite3_column_int64(st, 9);
+	ri->orcpt = spool_col_str(st, 10);
+	ri->reported = sqlite3_column_int(st, 11) != 0;
 }
 
 /* spool_rcpt_add - append the current row of st to mi->rcpts. */
@@ -247,10 +256,9 @@ spool_hist_load(struct spool *sp, struct spool_msg_info *mi, struct err *err)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* spool_filter_sql - append " WHERE ..." for f (numbers only, formatted
- * from our own struct, so no quoting issue).  With done_rule, SENT and
- * FAILED are left out unless f asks for them. */
-static int
+/* spool_filter_sql - numbers only, formatted from our own struct, so no
+ * quoting issue. */
+int
 spool_filter_sql(const struct spool_filter *f, bool done_rule, struct buf *b)
 {
 	int rc = buf_puts(b, " WHERE 1");
@@ -264,8 +272,7 @@ spool_filter_sql(const struct spool_filter *f, bool done_rule, struct buf *b)
 	return rc;
 }
 
-/* spool_prepare_dyn - prepare a one-off statement. */
-static int
+int
 spool_prepare_dyn(
     struct spool *sp, const char *sql, sqlite3_stmt **st, struct err *err)
 {

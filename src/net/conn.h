@@ -13,6 +13,10 @@
  * past the session deadline (conn_set_deadline).  Times are milliseconds
  * of CLOCK_MONOTONIC (conn_now_ms).
  *
+ * Signals: the first conn_connect sets SIGPIPE to SIG_IGN if it is still
+ * SIG_DFL (a closed peer must be an error, not the end of the process;
+ * OpenSSL writes with write(2)).  A handler the program set stays.
+ *
  * Errors: every failing function fills struct err with class ERR_TEMP
  * (network trouble), ERR_CONFIG (unusable TLS settings, certificate
  * problems) or ERR_INTERNAL, and err->reason holds an enum conn_fail so

@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -284,6 +285,22 @@ conn_race_finish(struct conn_race *r, struct err *err)
 	return NULL;
 }
 
+/* conn_ignore_sigpipe - a peer that closes while we write must be an
+ * EPIPE error, not the end of the process.  OpenSSL writes with write(2),
+ * so MSG_NOSIGNAL cannot help; a handler the program installed stays. */
+static void
+conn_ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_IGN;
+		(void)sigemptyset(&sa.sa_mask);
+		(void)sigaction(SIGPIPE, &sa, NULL);
+	}
+}
+
 struct conn *
 conn_connect(const struct conn_addrs *a, const struct conn_connect_opts *o,
     struct err *err)
@@ -293,6 +310,7 @@ conn_connect(const struct conn_addrs *a, const struct conn_connect_opts *o,
 	long long next_at;
 	size_t i, n = a->n < CONN_MAX_ADDRS ? a->n : CONN_MAX_ADDRS;
 
+	conn_ignore_sigpipe();
 	memset(&r, 0, sizeof(r));
 	r.a = a;
 	r.o = o;

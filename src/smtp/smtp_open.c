@@ -395,6 +395,8 @@ smtp_finish_open(struct smtp_session *s, struct smtp_outcome *out)
 {
 	struct err err;
 
+	if (s->plan.from_cache && s->mode != s->plan.cached.mode)
+		s->redetected = true; /* e.g. silence, TLS on the same conn */
 	smtp_event_emit(s, SMTP_EV_MODE, "%s%s", tlsmode_name(s->mode),
 	    s->plan.from_cache
 		? (s->redetected ? " (re-detected; cache was stale)"

@@ -86,13 +86,11 @@ void
 smtp_cmd_secret(struct smtp_session *s, const char *shown, const char *secret)
 {
 	char trace[128];
-	int n;
 
 	if (s->o.trace != NULL) {
-		n = str_fmt(trace, sizeof(trace), "%s%s<redacted>", shown,
+		(void)str_fmt(trace, sizeof(trace), "%s%s<redacted>", shown,
 		    *shown != '\0' ? " " : "");
-		s->o.trace(
-		    s->o.ctx, true, trace, n == -1 ? strlen(trace) : (size_t)n);
+		s->o.trace(s->o.ctx, true, trace, strlen(trace));
 	}
 	conn_write(s->conn, shown, strlen(shown));
 	if (*shown != '\0')

@@ -49,8 +49,9 @@ Behaviour keys (l.behave(**kw); all optional):
 Recording: srv.messages (dicts: mail_from, mail_params, rcpts,
 rcpt_params, data, listener, tls); each listener's connections count and
 sessions; each session's rx_plain / rx_tls (every byte received before and
-after TLS), commands [(phase, line)], auth [(mech, user, ok)], tls
-(handshake done), tls_error.
+after TLS), chunks [(phase, bytes)] as each recv() returned them,
+commands [(phase, line)], auth [(mech, user, ok)], tls (handshake done),
+tls_error.
 """
 
 import base64
@@ -82,6 +83,7 @@ class Session:
         self.rx_tls = b""
         self.tx = b""
         self.commands = []
+        self.chunks = []
         self.auth = []
         self.tls = False
         self.tls_error = None
@@ -99,6 +101,7 @@ class Session:
             data = b""
         if not data:
             raise Closed()
+        self.chunks.append((self.phase(), data))
         if self.tls:
             self.rx_tls += data
         else:
@@ -263,7 +266,7 @@ class Session:
             return
         addr, _, params = rest[5:].partition(" ")
         r = self.override("MAIL", "250 2.1.0 ok")
-        if r.startswith("250"):
+        if (r.encode() if isinstance(r, str) else r).startswith(b"250"):
             self.reset()
             self.mail_from = addr.strip("<>")
             self.mail_params = params
@@ -415,6 +418,7 @@ class Listener:
         self.sessions = []
         self.b = {}
         self.thread = None
+        self.closed = False
 
     def behave(self, **kw):
         self.b.update(kw)
@@ -422,8 +426,15 @@ class Listener:
     def reset(self, **kw):
         self.b = dict(kw)
 
+    def close(self):
+        """Stop listening: later connections are refused."""
+        self.closed = True
+        if self.thread is not None:
+            self.thread.join(5)
+        self.sock.close()
+
     def serve(self):
-        while not self.server.stopping:
+        while not self.server.stopping and not self.closed:
             try:
                 r, _, _ = select.select([self.sock], [], [], 0.1)
             except (OSError, ValueError):
@@ -487,7 +498,8 @@ class FakeSMTPD:
         for l in self.listeners:
             if l.thread is not None:
                 l.thread.join(5)
-            l.sock.close()
+            if not l.closed:
+                l.sock.close()
             for s in l.sessions:
                 s.close()
         for t in self.threads:

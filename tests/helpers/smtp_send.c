@@ -6,7 +6,9 @@
  *
  *   smtp_send -C CONF [-s NAME] [-f FROM] [-n COUNT] [-k CHUNK]
  *             [--no-cache] [--no-auth] [--8bit] [--smtputf8]
- *             [--ret R] [--envid E] [--notify N] [-v] FILE RCPT...
+ *             [--ret R] [--envid E] [--notify N] [--fail-body N] [-v]
+ *             FILE RCPT...
+ *   smtp_send --reasons
  *
  * Output (stdout), one JSON object per line:
  *   {"kind":"open", "reason", "class", "stage", "code", "mode", "cached",
@@ -15,6 +17,9 @@
  *    "enh", "stage", "text", "msg"}          one per recipient, as decided
  *   {"kind":"message", "n", "reason", "class", "code", "stage", "msg",
  *    "broken"}
+ * --fail-body N makes the body callback fail after N bytes (a spool read
+ * error).  --reasons prints every reason of the taxonomy, one JSON object
+ * per line, and exits.
  * With -v, the session's steps and its protocol trace go to stderr.
  * Exit 0 when every recipient of every copy was accepted, 1 otherwise,
  * 2 on a usage or local error.
@@ -39,7 +44,7 @@
 struct opts {
 	const char *conf, *name, *from, *file;
 	const char *ret, *envid, *notify;
-	long long count, chunk;
+	long long count, chunk, fail_body;
 	bool no_cache, no_auth, eightbit, smtputf8, verbose;
 	char **rcpts;
 	size_t nrcpts;
@@ -48,6 +53,7 @@ struct opts {
 struct body {
 	const struct buf *data;
 	size_t chunk;
+	long long fail_after; /* -1: never */
 };
 
 static int cache_get(void *ctx, const char *host, int port,
@@ -165,6 +171,9 @@ body_fn(void *ctx, int (*emit)(const char *, size_t, void *), void *ectx,
 
 		if (n > bd->chunk)
 			n = bd->chunk;
+		if (bd->fail_after >= 0 && off >= (size_t)bd->fail_after)
+			return err_set(
+			    err, ERR_TEMP, "cannot read the message");
 		if (emit(bd->data->data + off, n, ectx) != 0)
 			return err_set(err, ERR_TEMP, "emit stopped");
 		off += n;
@@ -197,6 +206,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->from = "sender@example.org";
 	o->count = 1;
 	o->chunk = 4096;
+	o->fail_body = -1;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -209,6 +219,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		else if (strcmp(a, "-n") == 0 && parse_num(v, &o->count) == 0)
 			i++;
 		else if (strcmp(a, "-k") == 0 && parse_num(v, &o->chunk) == 0)
+			i++;
+		else if (strcmp(a, "--fail-body") == 0 && v != NULL &&
+		    str_to_ll(v, 0, 1000000000, &o->fail_body) == 0)
 			i++;
 		else if (strcmp(a, "--ret") == 0 && v != NULL)
 			o->ret = argv[++i];
@@ -249,16 +262,15 @@ pick_smarthost(const struct conf *c, const char *name)
 }
 
 static void
-print_open(const struct smtp_session *s, const struct smtp_outcome *oc)
+print_open(const struct smtp_info *ip, const struct smtp_outcome *oc)
 {
-	struct smtp_info info;
+	const struct smtp_info info = *ip;
 	struct buf b;
 
 	buf_init(&b, 1 << 20);
 	json_kv(&b, "kind", "open", true);
 	json_outcome(&b, oc);
-	if (s != NULL) {
-		smtp_get_info(s, &info);
+	{
 		json_kv(&b, "mode", tlsmode_name(info.mode), false);
 		(void)buf_appendf(&b,
 		    ",\"cached\":%s,\"redetected\":%s,\"cache_written\":%s,"
@@ -324,6 +336,27 @@ send_copies(struct smtp_session *s, const struct opts *o, struct body *bd)
 	return all_ok;
 }
 
+static int
+print_reasons(void)
+{
+	int r;
+
+	for (r = 0; r < SMTP_R_COUNT; r++) {
+		struct buf b;
+
+		buf_init(&b, 4096);
+		json_kv(
+		    &b, "reason", smtp_reason_name((enum smtp_reason)r), true);
+		json_kv(&b, "class",
+		    smtp_class_name(smtp_reason_class((enum smtp_reason)r)),
+		    false);
+		json_kv(
+		    &b, "text", smtp_reason_text((enum smtp_reason)r), false);
+		print_line(&b);
+	}
+	return 0;
+}
+
 static struct spool *
 open_cache(const struct conf *c, struct tlsmode_cache *cache)
 {
@@ -355,11 +388,14 @@ main(int argc, char **argv)
 	struct tlsmode_cache cache;
 	struct smtp_opts so;
 	struct smtp_outcome oc;
+	struct smtp_info info;
 	struct smtp_session *s;
 	struct spool *sp = NULL;
 	int rc = 2;
 
 	log_init("smtp_send", LOG_TO_STDERR);
+	if (argc == 2 && strcmp(argv[1], "--reasons") == 0)
+		return print_reasons();
 	if (parse_args(argc, argv, &o) == -1)
 		return usage();
 	c = conf_load(o.conf, &err);
@@ -383,12 +419,15 @@ main(int argc, char **argv)
 		so.event = on_event;
 		so.trace = on_trace;
 	}
+	memset(&info, 0, sizeof(info));
+	so.report = &info;
 	s = smtp_open(&so, &oc);
-	print_open(s, &oc);
+	print_open(&info, &oc);
 	rc = 1;
 	if (s != NULL) {
 		bd.data = &data;
 		bd.chunk = (size_t)o.chunk;
+		bd.fail_after = o.fail_body;
 		rc = send_copies(s, &o, &bd) ? 0 : 1;
 		smtp_close(s);
 	}

@@ -94,6 +94,10 @@ def test_refusals():
 
         n = env.query("SELECT count(*) FROM messages")[0][0]
         assert n == 1, n
+        # every refused connection was closed: only the status request
+        # itself is open
+        objs, code, _ = env.ctl("status")
+        assert code == 200 and objs[0]["connections"] == 1, objs
 
 
 def test_relayctl_errors_and_mailq():

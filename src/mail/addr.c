@@ -15,8 +15,8 @@
  *   2. the unit is emitted: the content of its angle brackets (source
  *      route dropped) or, without brackets, its words (words separated by
  *      white space alone are separate addresses, as in sendmail 8).
- * Comments and folding white space separate tokens and are otherwise
- * ignored.  Nothing here fails on odd input; addr_check_envelope() is the
+ * Comments, folding white space and NUL bytes separate tokens and are
+ * otherwise ignored (no address ever holds a NUL).  Nothing here fails on odd input; addr_check_envelope() is the
  * strict gate.
  *
  * RFCs: 5322 section 3.4 (address-list, group, name-addr, addr-spec, with
@@ -148,7 +148,8 @@ addr_tok_next(const char *p, size_t n, size_t i, struct addr_tok *t)
 	t->ws_before = false;
 	while (i < n) {
 		c = (unsigned char)p[i];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+		    c == '\0') {
 			i++;
 		} else if (c == '(') {
 			i = addr_skip_delimited(p, n, i, ')', true);
@@ -244,12 +245,13 @@ addr_spec_add_qstr(struct buf *spec, const char *s, size_t n)
 	buf_init(&content, n + 1);
 	for (i = 1; i < n; i++) {
 		if (s[i] == '\\' && i + 1 < n) {
-			(void)buf_putc(&content, s[++i]);
+			if (s[++i] != '\0')
+				(void)buf_putc(&content, s[i]);
 			continue;
 		}
 		if (s[i] == '"')
 			break; /* the closing quote */
-		if (s[i] != '\r' && s[i] != '\n')
+		if (s[i] != '\r' && s[i] != '\n' && s[i] != '\0')
 			(void)buf_putc(&content, s[i]);
 	}
 	if (addr_qstr_plain(content.data, content.len)) {
@@ -279,7 +281,7 @@ addr_spec_add(struct buf *spec, const char *p, struct addr_tok *t)
 		return;
 	}
 	for (i = t->start; i < t->end; i++) {
-		if (p[i] != '\r' && p[i] != '\n')
+		if (p[i] != '\r' && p[i] != '\n' && p[i] != '\0')
 			(void)buf_putc(spec, p[i]);
 	}
 }
@@ -438,10 +440,13 @@ addr_list_add_unique(struct addr_list *l, const char *a)
 	return true;
 }
 
-/* addr_at - offset of the last '@' outside quoted strings, or -1. */
+/* addr_at - offset of the last '@' outside quoted strings, or -1.  With
+ * an unbalanced quote (lenient parsing of broken input) quotes are
+ * ignored, so that a qualified address always shows its domain. */
 static long
 addr_at(const char *a)
 {
+	const char *last = strrchr(a, '@');
 	bool quoted = false;
 	long at = -1;
 	size_t i;
@@ -454,6 +459,8 @@ addr_at(const char *a)
 		else if (!quoted && a[i] == '@')
 			at = (long)i;
 	}
+	if (quoted)
+		return last != NULL ? (long)(last - a) : -1;
 	return at;
 }
 

@@ -122,6 +122,26 @@ test_folding_and_words(void **state)
 }
 
 static void
+test_odd_input(void **state)
+{
+	struct addr_list l = { 0 };
+	char *q;
+
+	(void)state;
+	/* NUL bytes separate tokens and never end up in an address */
+	assert_int_equal(addr_parse_list("a\0@x.test, \"q\0\"@y", 18, &l), 2);
+	assert_string_equal(l.v[0], "a@x.test");
+	assert_string_equal(l.v[1], "q@y");
+	addr_list_free(&l);
+	/* an unbalanced quote: the domain is still found after qualifying */
+	q = addr_qualify("\"ab", "example.com");
+	assert_string_equal(q, "\"ab@example.com");
+	assert_true(addr_has_domain(q));
+	assert_string_equal(addr_domain(q), "example.com");
+	xfree(q);
+}
+
+static void
 test_sender(void **state)
 {
 	char *s;
@@ -272,6 +292,7 @@ main(void)
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_routes_and_quotes),
 		cmocka_unit_test(test_folding_and_words),
+		cmocka_unit_test(test_odd_input),
 		cmocka_unit_test(test_sender),
 		cmocka_unit_test(test_qualify),
 		cmocka_unit_test(test_qualify_field),

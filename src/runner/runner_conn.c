@@ -70,11 +70,13 @@ runner_conn_refuse(struct runner_conn *cn)
 {
 	struct buf b;
 
+	log_info("pid %ld uid %lu: submission refused: %s", (long)cn->pid,
+	    (unsigned long)cn->uid, cn->sub->reply);
 	buf_init(&b, 512);
-	if (buf_appendf(&b, "%s\n", cn->sub->reply) == 0)
-		runner_conn_reply(cn, b.data, b.len);
+	if (buf_appendf(&b, "%s\n", cn->sub->reply) == -1)
+		buf_reset(&b);
+	runner_conn_reply(cn, b.data, b.len);
 	buf_free(&b);
-	cn->state = RUNNER_CONN_REPLY;
 }
 
 /* runner_conn_submit - feed n bytes to the submission. */

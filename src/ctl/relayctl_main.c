@@ -23,6 +23,8 @@
 
 #include "base/log.h"
 #include "ctl/ctl.h"
+#include "ctl/ctl_import.h"
+#include "ctl/ctl_probe.h"
 #include "ctl/ctl_queue.h"
 #include "mail/conf.h"
 
@@ -39,10 +41,16 @@ struct ctl_command {
 	int (*fn)(const struct conf *c, int argc, char **argv);
 };
 
-/* The commands: read-only first. */
+/* The commands: read-only first (probe and tls may write the TLS mode
+ * cache; see ctl_probe.h). */
 static const struct ctl_command ctl_commands[] = {
 	{ "list", "list [--state S] [--json]", 0, ctl_queue_list },
 	{ "show", "show ID [--json]", 0, ctl_queue_show },
+	{ "import", "import FORMAT [--secret-out FILE] [FILE...]",
+	    CTL_CMD_NOCONF, ctl_import_main },
+	{ "probe", "probe [HOST[:PORT]] [--no-auth] [--json]", 0,
+	    ctl_probe_main },
+	{ "tls", "tls [--json] | tls forget HOST[:PORT]", 0, ctl_tls_main },
 };
 
 static int

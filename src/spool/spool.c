@@ -114,6 +114,12 @@ spool_close(struct spool *sp)
 	xfree(sp);
 }
 
+void
+spool_set_busy_timeout(struct spool *sp, int ms)
+{
+	(void)sqlite3_busy_timeout(sp->db, ms);
+}
+
 const char *
 spool_path(const struct spool *sp)
 {
@@ -219,18 +225,14 @@ spool_pragma_text(
 	rc = sqlite3_prepare_v2(sp->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return spool_db_err(sp, rc, "setting up", err);
+	/* these pragmas always return one row */
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if (rc == SQLITE_ROW)
 		spool_col_copy(st, 0, out, size);
-		rc = SQLITE_OK;
-	} else if (rc == SQLITE_DONE) {
-		out[0] = '\0';
-		rc = SQLITE_OK;
-	}
-	if (rc != SQLITE_OK)
+	else
 		(void)spool_db_err(sp, rc, "setting up", err);
 	(void)sqlite3_finalize(st);
-	return rc == SQLITE_OK ? 0 : -1;
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 /* spool_quick_check - PRAGMA quick_check; anything but "ok" is corrupt. */

@@ -137,6 +137,10 @@ int spool_msg_state_parse(const char *name, enum spool_msg_state *out);
  * Say so before passing user input as an id. */
 bool spool_qid_valid(const char *qid);
 
+/* spool_set_busy_timeout - how long a call waits for another process's
+ * write lock before failing with ERR_TEMP (default 5000 ms). */
+void spool_set_busy_timeout(struct spool *sp, int ms);
+
 /* spool_path - the database file this handle opened (borrowed). */
 const char *spool_path(const struct spool *sp);
 

@@ -64,7 +64,8 @@ spool_claim(struct spool *sp, const char *owner, time_t now, time_t lease,
 		goto out_abort;
 	if (spool_db_tx_leave(sp, &tx, err) == -1)
 		goto out_free;
-	memcpy(qids, q.v, q.n * sizeof(*q.v));
+	if (q.n > 0)
+		memcpy(qids, q.v, q.n * sizeof(*q.v));
 	*n = q.n;
 	spool_qidv_free(&q);
 	return 0;

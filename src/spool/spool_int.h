@@ -23,7 +23,7 @@
 
 #define SPOOL_APP_ID 0x52454c59 /* "RELY" */
 #define SPOOL_BUSY_MS 5000
-#define SPOOL_NSTMT 64
+#define SPOOL_NSTMT 96
 #define SPOOL_WAL_LIMIT (16 * 1024 * 1024)
 
 struct spool_stmt {

@@ -303,31 +303,62 @@ drop_to_nobody(void)
 	return 0;
 }
 
+/* try_open - in a child as nobody: exit 0 if opening path fails with
+ * ERR_TEMP and a one-line message containing want. */
+static void
+try_open(const char *path, const char *want)
+{
+	struct spool *sp;
+	struct err err;
+
+	if (drop_to_nobody() == -1)
+		exit(10);
+	sp = spool_open(path, SPOOL_CREATE, &err);
+	if (sp != NULL)
+		exit(11);
+	if (err.cls != ERR_TEMP || strchr(err.msg, '\n') != NULL)
+		exit(12);
+	if (strstr(err.msg, want) == NULL) {
+		fprintf(stderr, "%s\n", err.msg);
+		exit(13);
+	}
+	exit(0);
+}
+
 static void
 test_unwritable_dir(void **state)
 {
+	static const struct {
+		const char *dir;
+		mode_t mode;
+		const char *db;
+		const char *want;
+	} cases[] = {
+		{ "ro", 0555, "ro/queue.db", "is not writable" },
+		{ "closed", 0000, "closed/sub/queue.db", "is not accessible" },
+		{ "noexec", 0600, "noexec/queue.db", "cannot be opened" },
+	};
 	struct tsp *t = *state;
-	struct spool *sp;
-	struct err err;
+	char *dir, *db;
+	size_t i;
 	pid_t pid;
 
-	assert_int_equal(chmod(t->dir, 0555), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		if (drop_to_nobody() == -1)
-			_exit(10);
-		sp = spool_open(t->db, SPOOL_CREATE, &err);
-		if (sp != NULL)
-			_exit(11);
-		if (err.cls != ERR_TEMP || strchr(err.msg, '\n') != NULL)
-			_exit(12);
-		if (strstr(err.msg, "not writable") == NULL &&
-		    strstr(err.msg, "not accessible") == NULL)
-			_exit(13);
-		_exit(0);
+	assert_int_equal(chmod(t->dir, 0755), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dir = xasprintf("%s/%s", t->dir, cases[i].dir);
+		db = xasprintf("%s/%s", t->dir, cases[i].db);
+		assert_int_equal(mkdir(dir, cases[i].mode), 0);
+		assert_int_equal(chmod(dir, cases[i].mode), 0);
+		(void)fflush(NULL);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			try_open(db, cases[i].want);
+		assert_int_equal(tsp_wait(pid), 0);
+		assert_int_equal(chmod(dir, 0700), 0);
+		xfree(dir);
+		xfree(db);
 	}
-	assert_int_equal(tsp_wait(pid), 0);
 }
 
 static void
@@ -343,15 +374,16 @@ test_readonly_file(void **state)
 	spool_close(sp);
 	assert_int_equal(chmod(t->dir, 0755), 0);
 	assert_int_equal(chmod(t->db, 0444), 0);
+	(void)fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		if (drop_to_nobody() == -1)
-			_exit(10);
+			exit(10);
 		sp = spool_open(t->db, SPOOL_CREATE, &err);
 		if (sp != NULL)
-			_exit(11);
-		_exit(err.cls == ERR_TEMP ? 0 : 12);
+			exit(11);
+		exit(err.cls == ERR_TEMP ? 0 : 12);
 	}
 	assert_int_equal(tsp_wait(pid), 0);
 }
@@ -381,20 +413,21 @@ test_readonly_handle(void **state)
 	/* a reader that may not write the directory or the files (group
 	 * relay while relayd is down) */
 	assert_int_equal(chmod(t->dir, geteuid() == 0 ? 0755 : 0555), 0);
+	(void)fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		if (drop_to_nobody() == -1)
-			_exit(10);
+			exit(10);
 		ro = spool_open(t->db, SPOOL_READONLY, &err);
 		if (ro == NULL) {
 			fprintf(stderr, "%s\n", err.msg);
-			_exit(11);
+			exit(11);
 		}
 		if (spool_list(ro, &f, count_cb, &n, &err) == -1 || n != 1)
-			_exit(12);
+			exit(12);
 		spool_close(ro);
-		_exit(0);
+		exit(0);
 	}
 	assert_int_equal(tsp_wait(pid), 0);
 

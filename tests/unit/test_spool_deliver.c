@@ -90,18 +90,18 @@ claimer(const char *db, const char *out, int id)
 	f = fopen(out, "w");
 	sp = spool_open(db, 0, &err);
 	if (f == NULL || sp == NULL)
-		_exit(10);
+		exit(10);
 	do {
 		if (spool_claim(sp, owner, T0 + 10, 600, 3, qids, &n, &err) ==
 		    -1) {
 			fprintf(stderr, "claim: %s\n", err.msg);
-			_exit(11);
+			exit(11);
 		}
 		for (i = 0; i < n; i++)
 			fprintf(f, "%s\n", qids[i]);
 	} while (n > 0);
 	spool_close(sp);
-	_exit(fclose(f) == 0 ? 0 : 12);
+	exit(fclose(f) == 0 ? 0 : 12);
 }
 
 static void
@@ -121,6 +121,7 @@ test_claim_race(void **state)
 	fx->sp = NULL;
 	for (i = 0; i < NCHILD; i++) {
 		path = xasprintf("%s/claimed.%d", fx->t->dir, i);
+		(void)fflush(NULL);
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0)

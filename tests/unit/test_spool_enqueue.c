@@ -602,31 +602,31 @@ full_child(const char *db)
 
 	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR ||
 	    setrlimit(RLIMIT_FSIZE, &rl) == -1)
-		_exit(10);
+		exit(10);
 	sp = spool_open(db, SPOOL_CREATE, &err);
 	if (sp == NULL)
-		_exit(11);
+		exit(11);
 	memset(&m, 0, sizeof(m));
 	m.sender = "s@example.org";
 	m.rcpts = rcpts3;
 	m.nrcpts = 1;
 	if (spool_begin(sp, &err) == -1)
-		_exit(12);
+		exit(12);
 	ok = spool_add_message(sp, &m, tsp_gen_read, &gen, qid, &err) == 0 &&
 	    spool_commit(sp, &err) == 0;
 	if (ok)
-		_exit(13);
+		exit(13);
 	spool_rollback(sp);
 	fprintf(stderr, "full disk: %s\n", err.msg);
 	if (err.cls != ERR_TEMP || strchr(err.msg, '\n') != NULL ||
 	    strstr(err.msg, "disk full") == NULL)
-		_exit(14);
+		exit(14);
 	/* the handle still works for small things afterwards */
 	if (spool_begin(sp, &err) == -1)
-		_exit(15);
+		exit(15);
 	spool_rollback(sp);
 	spool_close(sp);
-	_exit(0);
+	exit(0);
 }
 
 static void
@@ -649,6 +649,7 @@ test_full_filesystem(void **state)
 		    0);
 	spool_close(sp);
 
+	(void)fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)

@@ -364,6 +364,7 @@ test_concurrent_upgrade(void **state)
 
 	make_v1(t->db, NULL);
 	for (i = 0; i < 4; i++) {
+		(void)fflush(NULL);
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
@@ -373,10 +374,10 @@ test_concurrent_upgrade(void **state)
 
 			if (sp == NULL) {
 				fprintf(stderr, "%s\n", err.msg);
-				_exit(1);
+				exit(1);
 			}
 			spool_close(sp);
-			_exit(0);
+			exit(0);
 		}
 	}
 	for (i = 0; i < 4; i++)

@@ -10,8 +10,9 @@
  * Maildrop (relayd down): spool_dir/maildrop/tmp.<unique> is created with
  * O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode 0640 (umask 027), filled with
  * exactly the stream relayd would have read, fsync'd, renamed to
- * msg.<unique> and the directory fsync'd; only then is the message safe
- * and sendmail exits 0.  relayd imports only msg.* files and takes the
+ * msg.<unique> and the directory fsync'd (or, when the write-only
+ * directory cannot be opened, the file system synced with syncfs); only
+ * then is the message safe and sendmail exits 0.  relayd imports only msg.* files and takes the
  * submitter from the file owner.
  *
  * State: the temp path lives in a static array so the signal handler can
@@ -130,9 +131,12 @@ sink_connect(struct submit_sink *s, const struct conf *c)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1 ||
 	    sys_connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		(void)str_fmt(s->why_socket, sizeof(s->why_socket),
-		    "relayd is not running (%.80s: %s)", c->socket,
-		    strerror(errno));
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			(void)str_copy(s->why_socket, sizeof(s->why_socket),
+			    "relayd is not running");
+		else
+			(void)str_fmt(s->why_socket, sizeof(s->why_socket),
+			    "relayd cannot be reached (%s)", strerror(errno));
 		if (fd != -1)
 			(void)close(fd);
 		return -1;
@@ -170,20 +174,27 @@ sink_unique(struct submit_sink *s, struct err *err)
 static int
 sink_maildrop_error(struct submit_sink *s, int e, struct err *err)
 {
-	const char *fix;
-
 	if (e == ENOENT || e == ENOTDIR)
-		fix = "does not exist (start relayd: it creates it)";
+		(void)err_set(err, ERR_TEMP,
+		    "cannot queue the message: %s and the maildrop %s does "
+		    "not exist (start relayd: it creates it)",
+		    s->why_socket, s->dir);
 	else if (err_errno_is_full(e))
-		fix = "is full (free some disk space, or start relayd)";
+		(void)err_set(err, ERR_TEMP,
+		    "cannot queue the message: %s and the file system of the "
+		    "maildrop %s is full (free some space, or start relayd)",
+		    s->why_socket, s->dir);
 	else if (e == EACCES || e == EPERM || e == EROFS)
-		fix = "is not writable (start relayd, or check that sendmail "
-		      "is setgid relay)";
+		(void)err_set(err, ERR_TEMP,
+		    "cannot queue the message: %s and the maildrop %s is not "
+		    "writable (start relayd, or check that sendmail is setgid "
+		    "relay)",
+		    s->why_socket, s->dir);
 	else
-		fix = "cannot be used (start relayd)";
-	(void)err_set(err, ERR_TEMP,
-	    "cannot queue the message: %s and the maildrop %s %s: %s",
-	    s->why_socket, s->dir, fix, strerror(e));
+		(void)err_set(err, ERR_TEMP,
+		    "cannot queue the message: %s and writing to the maildrop "
+		    "%s failed: %s (start relayd)",
+		    s->why_socket, s->dir, strerror(e));
 	err->sys_errno = e;
 	return -1;
 }
@@ -351,23 +362,34 @@ submit_sink_write(
 	return 0;
 }
 
-/* sink_maildrop_commit - fsync, rename, fsync the directory. */
+/* sink_sync_dir - make the new directory entry durable.  The maildrop
+ * is write-only for group relay (mode 1730), so sendmail usually cannot
+ * open it to fsync it; then syncfs on the file system holding the file
+ * (fd) commits the entry instead. */
+static int
+sink_sync_dir(struct submit_sink *s, int fd, struct err *err)
+{
+	struct err derr;
+
+	if (fs_fsync_dir(s->dir, &derr) == 0)
+		return 0;
+	if (derr.sys_errno != EACCES && derr.sys_errno != EPERM)
+		return sink_maildrop_error(s, derr.sys_errno, err);
+	if (syncfs(fd) == -1)
+		return sink_maildrop_error(s, errno, err);
+	return 0;
+}
+
+/* sink_maildrop_commit - fsync, rename, make the rename durable. */
 static int
 sink_maildrop_commit(
     struct submit_sink *s, char *id, size_t id_size, struct err *err)
 {
 	char final[sizeof(sink_tmp_path)];
 	sigset_t old;
-	int rc = 0, fd = s->fd;
+	int rc = 0;
 
-	s->fd = -1;
-	if (sys_fsync(fd) == -1) {
-		int e = errno;
-
-		(void)close(fd);
-		return sink_maildrop_error(s, e, err);
-	}
-	if (close(fd) == -1)
+	if (sys_fsync(s->fd) == -1)
 		return sink_maildrop_error(s, errno, err);
 	if (str_fmt(final, sizeof(final), "%s/msg.%s", s->dir, s->name) == -1 ||
 	    str_fmt(id, id_size, "msg.%s", s->name) == -1)
@@ -375,15 +397,20 @@ sink_maildrop_commit(
 	sink_block(true, &old);
 	if (sys_rename(sink_tmp_path, final) == -1) {
 		rc = sink_maildrop_error(s, errno, err);
-	} else if (fs_fsync_dir(s->dir, err) == -1) {
-		/* the file is in place; only its durability is in doubt */
-		rc = sink_maildrop_error(s, err->sys_errno, err);
+	} else if (sink_sync_dir(s, s->fd, err) == -1) {
+		/* the file is in place but may not survive a crash */
 		(void)unlink(final);
+		rc = -1;
 	} else {
 		sink_state = SINK_DONE;
 		sink_tmp_path[0] = '\0';
 	}
 	sink_block(false, &old);
+	if (rc == 0) {
+		/* durable already: a close error changes nothing */
+		(void)close(s->fd);
+		s->fd = -1;
+	}
 	return rc;
 }
 

@@ -59,7 +59,10 @@
  *
  * Queue ids: 14 characters [0-9A-Z], time-ordered (sortable), unique.
  * Errors: environment trouble (disk full, locked, I/O) is ERR_TEMP; a
- * corrupt or unknown-version database is ERR_CONFIG; misuse ERR_INTERNAL.
+ * corrupt or unknown-version database is ERR_CONFIG; an unknown message
+ * or recipient is ERR_PERM; misuse ERR_INTERNAL.  Every failing call
+ * undoes its own writes.  Callbacks must not write to the spool.  None of
+ * these functions is async-signal-safe.
  */
 #ifndef RELAY_SPOOL_H
 #define RELAY_SPOOL_H
@@ -241,19 +244,26 @@ struct spool_filter {
 
 /* spool_list - call cb for each matching message in queue-id order; cb
  * returns 0 to go on, non-zero to stop.  The info is borrowed for the
- * call only. */
+ * call only.  All calls see one snapshot; cb must not write to the spool
+ * and should not block for long (the snapshot holds back WAL
+ * checkpoints). */
 int spool_list(struct spool *sp, const struct spool_filter *f,
     int (*cb)(const struct spool_msg_info *mi, void *arg), void *arg,
     struct err *err);
 
 /* spool_get - one message with recipients and attempt history.  OUT *mi,
- * owned by the caller (spool_msg_info_free).  Unknown qid: ERR_PERM. */
+ * owned by the caller (spool_msg_info_free), NULL on error.  Unknown or
+ * malformed qid: ERR_PERM. */
 int spool_get(struct spool *sp, const char *qid, struct spool_msg_info **mi,
     struct err *err);
 void spool_msg_info_free(struct spool_msg_info *mi);
 
 /* spool_body_read - read the stored message qid in order, calling cb for
- * each chunk (borrowed).  cb returns 0 to continue. */
+ * each chunk (borrowed until cb returns).  cb returns 0 to continue,
+ * non-zero to stop (then 0 is returned).  Each chunk is its own short
+ * read, so a slow cb holds no snapshot.  Unknown qid: ERR_PERM; the
+ * message deleted while it is read: ERR_TEMP (never a short body); chunks
+ * not adding up to the stored size: ERR_CONFIG. */
 int spool_body_read(struct spool *sp, const char *qid,
     int (*cb)(const char *p, size_t n, void *arg), void *arg, struct err *err);
 
@@ -347,9 +357,11 @@ int spool_msg_result(struct spool *sp, const char *qid,
     struct err *err);
 
 /* spool_finish - end owner's claim after a delivery attempt: attempts+1,
- * state recomputed (see the diagram), lease cleared.  OUT *state (may be
- * NULL).  ERR_TEMP if the claim was lost, ERR_PERM if the message is
- * gone. */
+ * state recomputed (see the diagram), lease cleared.  Recipients left
+ * PENDING keep the message due at once: record DEFERRED for those that
+ * could not be tried, unless an immediate new attempt is wanted (e.g. the
+ * server limited recipients per transaction).  OUT *state (may be NULL).
+ * ERR_TEMP if the claim was lost, ERR_PERM if the message is gone. */
 int spool_finish(struct spool *sp, const char *qid, const char *owner,
     time_t now, enum spool_msg_state *state, struct err *err);
 

@@ -304,7 +304,7 @@ spool_list(struct spool *sp, const struct spool_filter *f,
 		"SELECT " SPOOL_RCPT_COLS " FROM recipients r"
 		" JOIN messages m ON m.qid = r.qid") == -1 ||
 	    spool_filter_sql(f, true, &rq) == -1 ||
-	    buf_puts(&rq, " ORDER BY r.qid, r.idx") == -1) {
+	    buf_puts(&rq, " ORDER BY m.qid, r.idx") == -1) {
 		(void)err_set(err, ERR_INTERNAL, "spool_list: query too long");
 		goto out_free;
 	}

@@ -378,9 +378,10 @@ conn_handshake_failed(
 		return conn_tls_fail(err, ERR_TEMP, CONN_F_TIMEOUT,
 		    "TLS handshake with %s timed out", c->peer);
 	}
-	if (sslerr == SSL_ERROR_SYSCALL ||
+	if (sslerr == SSL_ERROR_SYSCALL || sslerr == SSL_ERROR_ZERO_RETURN ||
 	    (sslerr == SSL_ERROR_SSL && ERR_peek_last_error() == 0) ||
-	    (c->nfirst == 0 && sslerr != SSL_ERROR_SSL)) {
+	    ERR_GET_REASON(ERR_peek_last_error()) ==
+		SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 		ERR_clear_error();
 		return conn_tls_fail(err, ERR_TEMP, CONN_F_LOST,
 		    "%s closed the connection during the TLS handshake",

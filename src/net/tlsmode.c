@@ -29,6 +29,26 @@
 
 static void tlsmode_add_port(struct tlsmode_plan *out,
     const struct tlsmode_policy *p, int port, enum tlsmode cached);
+static int tlsmode_forced_port(const struct tlsmode_policy *p);
+
+/* tlsmode_forced_port - the port of a forced mode: the configured one,
+ * else 465 (implicit), 587 (starttls) or 25 (none). */
+static int
+tlsmode_forced_port(const struct tlsmode_policy *p)
+{
+	if (p->port != 0)
+		return p->port;
+	switch (p->tls) {
+	case CONF_TLS_IMPLICIT:
+		return 465;
+	case CONF_TLS_STARTTLS:
+		return 587;
+	case CONF_TLS_NONE:
+	case CONF_TLS_AUTO:
+		break;
+	}
+	return 25;
+}
 
 const char *
 tlsmode_name(enum tlsmode m)
@@ -124,12 +144,10 @@ tlsmode_lookup(const struct tlsmode_cache *cache, const char *host,
 	*port = 0;
 	if (cache == NULL || cache->get == NULL)
 		return 0;
-	if (p->port != 0) {
-		*port = p->port;
-		return cache->get(cache->ctx, host, p->port, e, found, err);
+	if (p->port != 0 || p->tls != CONF_TLS_AUTO) {
+		*port = tlsmode_forced_port(p);
+		return cache->get(cache->ctx, host, *port, e, found, err);
 	}
-	if (p->tls != CONF_TLS_AUTO)
-		return 0; /* forced modes without a port use one fixed port */
 	for (i = 0; i < p->nports; i++) {
 		if (cache->get(cache->ctx, host, p->ports[i].port, e, found,
 			err) == -1)
@@ -173,21 +191,10 @@ tlsmode_plan_forced(const struct tlsmode_policy *p, struct tlsmode_plan *out)
 
 	t->on_plaintext = -1;
 	t->on_unreachable = -1;
-	switch (p->tls) {
-	case CONF_TLS_IMPLICIT:
-		t->how = TLSMODE_HOW_IMPLICIT;
-		t->port = p->port != 0 ? p->port : 465;
-		break;
-	case CONF_TLS_STARTTLS:
-		t->how = TLSMODE_HOW_STARTTLS;
-		t->port = p->port != 0 ? p->port : 587;
-		break;
-	case CONF_TLS_NONE:
-	case CONF_TLS_AUTO:
-		t->how = TLSMODE_HOW_PLAIN;
-		t->port = p->port != 0 ? p->port : 25;
-		break;
-	}
+	t->port = tlsmode_forced_port(p);
+	t->how = p->tls == CONF_TLS_IMPLICIT ? TLSMODE_HOW_IMPLICIT
+	    : p->tls == CONF_TLS_STARTTLS    ? TLSMODE_HOW_STARTTLS
+					     : TLSMODE_HOW_PLAIN;
 	out->n = 1;
 }
 

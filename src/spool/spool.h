@@ -486,7 +486,7 @@ int spool_health_list(struct spool *sp,
 
 /* Numeric values are stored on disk: never renumber. */
 enum spool_event {
-	SPOOL_EV_RECEIVED = 0, /* message queued */
+	SPOOL_EV_RECEIVED = 0, /* message queued (at its created time) */
 	SPOOL_EV_SENT, /* recipient delivered */
 	SPOOL_EV_DEFERRED, /* recipient deferred */
 	SPOOL_EV_BOUNCED, /* recipient failed (5xx, expired, returned) */

@@ -39,6 +39,7 @@ struct ctl_cache {
 	struct tlsmode_cache ops;
 	bool writable;
 	bool denied; /* the spool exists but we may not read it */
+	bool missing; /* there is no spool yet */
 	char why[300]; /* why there is no cache, or "" */
 };
 
@@ -99,8 +100,11 @@ ctl_cache_open(const struct conf *c, struct ctl_cache *cc, bool want_write)
 	memset(cc, 0, sizeof(*cc));
 	err_clear(&err);
 	if (access(db, F_OK) == -1) {
-		(void)str_fmt(
-		    cc->why, sizeof(cc->why), "%s does not exist", db);
+		cc->missing = errno == ENOENT;
+		cc->denied = !cc->missing;
+		(void)str_fmt(cc->why, sizeof(cc->why), "%s %s", db,
+		    cc->denied ? "is not accessible (root or group relay only)"
+			       : "does not exist");
 		goto out_free;
 	}
 	if (want_write && access(db, R_OK | W_OK) == 0)
@@ -296,9 +300,12 @@ ctl_probe_one(const struct conf *c, const struct conf_smarthost *sh,
 	if (!p->json) {
 		printf("smarthost \"");
 		ctl_print_text(stdout, sh->name);
-		printf("\": %s, port %s%d, tls = %s\n", sh->host,
-		    sh->port == 0 ? "auto " : "", sh->port,
-		    conf_tls_name(sh->tls));
+		if (sh->port != 0)
+			printf("\": %s, port %d, tls = %s\n", sh->host,
+			    sh->port, conf_tls_name(sh->tls));
+		else
+			printf("\": %s, port auto, tls = %s\n", sh->host,
+			    conf_tls_name(sh->tls));
 		if (cc->sp == NULL)
 			printf("  cache: none (%s); probing without it\n",
 			    cc->why);
@@ -498,7 +505,7 @@ ctl_tls_forget(const struct conf *c, const char *arg)
 		rc = 2;
 		goto out_free;
 	}
-	if (access(db, F_OK) == -1) {
+	if (access(db, F_OK) == -1 && errno == ENOENT) {
 		printf("nothing cached (%s does not exist)\n", db);
 		goto out_free;
 	}
@@ -553,7 +560,7 @@ ctl_tls_main(const struct conf *c, int argc, char **argv)
 	}
 	ctl_cache_open(c, &cc, false);
 	if (cc.sp == NULL) {
-		if (strstr(cc.why, "does not exist") != NULL) {
+		if (cc.missing) {
 			if (!l.json)
 				printf(
 				    "no TLS modes cached yet (%s)\n", cc.why);

@@ -17,8 +17,11 @@ The environment (set by ctest): RELAY_BIN (build/bin), RELAY_SRC, RELAY_BUILD,
 RELAY_CONF_FILE (the compiled-in config path non-root sendmail reads).
 
 Module functions:
-    skip(why)                 print and exit 77 (ctest counts it as skipped)
+    skip(why)                 print and exit 77 (ctest counts it as skipped;
+                              raises SystemExit, so cleanup still runs)
     need_root()               skip unless running as root
+    sanitized()               is this an ASan/UBSan build? (memory figures
+                              are then not meaningful)
     bin_path(name)            path of a built program (bin/ or tests/helpers/)
     canon(text)               str/bytes with every line ending CRLF
     subproto(sender, rcpts, body, chunk=65536, extra=())
@@ -93,15 +96,25 @@ SKIP = 77
 
 
 def skip(why):
-    """Report a missing prerequisite and exit 77 (ctest: skipped)."""
+    """Report a missing prerequisite and exit 77 (ctest: skipped); with
+    blocks and atexit handlers still clean up."""
     print("SKIP: " + why)
     sys.stdout.flush()
-    os._exit(SKIP)
+    sys.exit(SKIP)
 
 
 def need_root():
     if os.geteuid() != 0:
         skip("needs root")
+
+
+def sanitized():
+    """True when the build under test uses the sanitizers."""
+    try:
+        with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+            return any(l.strip() == "RELAY_SANITIZE:BOOL=ON" for l in f)
+    except OSError:
+        return False
 
 
 def bin_path(name):

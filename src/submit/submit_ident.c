@@ -54,6 +54,7 @@ submit_gecos_name(const char *gecos, const char *login)
 {
 	struct buf b;
 	const char *p;
+	char *stolen;
 
 	buf_init(&b, 1024);
 	for (p = gecos; *p != '\0' && *p != ','; p++) {
@@ -71,7 +72,9 @@ submit_gecos_name(const char *gecos, const char *login)
 		buf_free(&b);
 		return NULL;
 	}
-	return buf_steal(&b);
+	stolen = buf_steal(&b);
+	buf_free(&b); /* buf_steal leaves an empty, allocated buf */
+	return stolen;
 }
 
 int

@@ -24,6 +24,7 @@ parse(const char *s)
 {
 	struct addr_list l = { 0 };
 	struct buf out;
+	char *stolen;
 	size_t i;
 
 	(void)addr_parse_list(s, strlen(s), &l);
@@ -34,7 +35,9 @@ parse(const char *s)
 		(void)buf_puts(&out, l.v[i]);
 	}
 	addr_list_free(&l);
-	return buf_steal(&out);
+	stolen = buf_steal(&out);
+	buf_free(&out); /* buf_steal leaves an empty, allocated buf */
+	return stolen;
 }
 
 static void

@@ -84,6 +84,7 @@ expand(const struct aliases *a, const char *rcpt)
 	size_t n = 0, i;
 	struct buf b;
 	struct err err;
+	char *stolen;
 
 	assert_int_equal(aliases_expand(a, &conf, rcpt, &out, &n, &err), 0);
 	buf_init(&b, 1 << 20);
@@ -94,7 +95,9 @@ expand(const struct aliases *a, const char *rcpt)
 		xfree(out[i]);
 	}
 	xfree(out);
-	return buf_steal(&b);
+	stolen = buf_steal(&b);
+	buf_free(&b); /* buf_steal leaves an empty, allocated buf */
+	return stolen;
 }
 
 static void

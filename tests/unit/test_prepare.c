@@ -44,6 +44,7 @@ run(const char *m, int flags, const char *sender, const char *name,
 	struct prepare_ctx px = { &conf, sender, name, NOW, flags };
 	struct hdr *h = hdr_new(0);
 	struct buf out;
+	char *stolen;
 	size_t body;
 
 	assert_int_equal(hdr_parse(h, m, strlen(m), &body, err), 0);
@@ -51,7 +52,9 @@ run(const char *m, int flags, const char *sender, const char *name,
 	buf_init(&out, 1 << 20);
 	assert_int_equal(hdr_write(h, &out, err), 0);
 	hdr_free(h);
-	return buf_steal(&out);
+	stolen = buf_steal(&out);
+	buf_free(&out); /* buf_steal leaves an empty, allocated buf */
+	return stolen;
 }
 
 static void

@@ -71,6 +71,10 @@ sendmail_deliver(const char *prog, const struct conf *c,
 		submit_ident_free(&id);
 		return sendmail_fail(prog, err);
 	}
+	if (maildrop)
+		log_info("uid=%lu from=<%s> relayd is not running; the message "
+			 "waits in the maildrop as %s",
+		    (unsigned long)id.uid, id.sender, qid);
 	if (a->verbose && maildrop)
 		(void)fprintf(stderr,
 		    "%s: relayd is not running; the message waits in the "

@@ -447,14 +447,14 @@ submit_check_operands(
 			    "that really starts with '-')",
 			    a->rcpts[k]);
 	}
-	if (a->nrcpts > 0 || a->extract)
+	if (a->nrcpts > 0)
 		return 0;
-	if (a->mode == SUBMIT_MODE_DELIVER && !a->print_version)
+	if (a->mode == SUBMIT_MODE_VERIFY)
+		return submit_err_usage(err, "-bv: no addresses to verify");
+	if (a->mode == SUBMIT_MODE_DELIVER && !a->extract && !a->print_version)
 		return submit_err_usage(err,
 		    "no recipients: give addresses on the command line or use "
 		    "-t to read them from the message");
-	if (a->mode == SUBMIT_MODE_VERIFY)
-		return submit_err_usage(err, "-bv: no addresses to verify");
 	return 0;
 }
 

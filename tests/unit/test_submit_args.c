@@ -171,6 +171,7 @@ test_modes(void **state)
 	assert_int_equal(parse(&a, ARGV("sendmail", "-bv", "a")), 0);
 	assert_int_equal(a.mode, SUBMIT_MODE_VERIFY);
 	assert_int_equal(parse(&a, ARGV("sendmail", "-bv")), EX_USAGE);
+	assert_int_equal(parse(&a, ARGV("sendmail", "-bv", "-t")), EX_USAGE);
 	assert_int_equal(parse(&a, ARGV("sendmail", "-bm", "a")), 0);
 	assert_int_equal(a.mode, SUBMIT_MODE_DELIVER);
 	assert_int_equal(parse(&a, ARGV("sendmail", "-bh")), 0);

@@ -47,7 +47,8 @@ Behaviour keys (l.behave(**kw); all optional):
     drop_in_data_after  close after this many bytes of message data
 
 Recording: srv.messages (dicts: mail_from, mail_params, rcpts,
-rcpt_params, data, listener, tls); each listener's connections count and
+rcpt_params, data, wire, listener, tls, at = time.monotonic() when the
+final dot was answered); each listener's connections count and
 sessions; each session's rx_plain / rx_tls (every byte received before and
 after TLS), chunks [(phase, bytes)] as each recv() returned them,
 commands [(phase, line)], auth [(mech, user, ok)], tls (handshake done),
@@ -320,7 +321,7 @@ class Session:
                 "rcpts": list(self.rcpts),
                 "rcpt_params": list(self.rcpt_params),
                 "data": body, "wire": raw, "listener": self.listener.name,
-                "tls": self.tls})
+                "tls": self.tls, "at": time.monotonic()})
             n = len(srv.messages)
         self.reply(self.override("DOT", "250 2.0.0 Ok: queued as FAKE%d" % n))
         self.reset()

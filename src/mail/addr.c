@@ -304,7 +304,8 @@ addr_emit_angle(const char *p, const struct addr_unit *u, struct buf *spec,
     addr_found_cb cb, void *arg)
 {
 	struct addr_tok t;
-	size_t i = u->angle, last = u->angle;
+	size_t i = u->angle;
+	size_t last = i;
 
 	for (;;) {
 		i = addr_tok_next(p, u->end, i, &t);
@@ -329,7 +330,8 @@ addr_emit_words(const char *p, const struct addr_unit *u, struct buf *spec,
     addr_found_cb cb, void *arg)
 {
 	struct addr_tok t;
-	size_t i = u->start, last = u->start;
+	size_t i = u->start;
+	size_t last = i;
 	bool prev_word = false;
 
 	for (;;) {

@@ -167,10 +167,10 @@ aliases_add_targets(struct aliases_entry *e, const char *v, size_t n,
     const char *path, struct err *err)
 {
 	size_t i = 0, s, end, k;
-	const char *why;
 
 	while (aliases_next_item(v, n, &i, &s, &end)) {
 		struct addr_list l = { 0 };
+		const char *why;
 
 		if ((why = aliases_forbidden(v + s, end - s)) != NULL)
 			return err_set(err, ERR_CONFIG, "%s:%d: alias %s: %s",
@@ -344,6 +344,7 @@ aliases_lookup(const struct aliases *a, const char *name)
 
 	if (a->n == 0)
 		return NULL;
+	memset(&key, 0, sizeof(key));
 	key.name = (char *)(uintptr_t)name;
 	return bsearch(&key, a->e, a->n, sizeof(*a->e), aliases_cmp);
 }

@@ -259,42 +259,48 @@ out_free:
 	return rc;
 }
 
+/* prepare_add_from - append a generated From (or Resent-From). */
+static int
+prepare_add_from(struct hdr *h, const struct prepare_ctx *px, const char *name,
+    struct err *err)
+{
+	struct buf from;
+	int rc;
+
+	buf_init(&from, 2048);
+	if (prepare_from(px->full_name, px->sender, px->conf->domain, &from) ==
+	    -1)
+		rc = err_set(err, ERR_INTERNAL, "From too long");
+	else
+		rc = hdr_add(h, name, from.data, err);
+	buf_free(&from);
+	return rc;
+}
+
 /* prepare_add_missing - step 5 (and 6). */
 static int
 prepare_add_missing(
     struct hdr *h, const struct prepare_ctx *px, bool resent, struct err *err)
 {
 	const struct conf *c = px->conf;
+	const char *mid = resent ? "Resent-Message-ID" : "Message-ID";
+	const char *date = resent ? "Resent-Date" : "Date";
+	const char *from = resent ? "Resent-From" : "From";
 	char value[MSGID_MAX];
-	struct buf from;
-	int rc = 0;
 
-	if (!hdr_has(h, resent ? "Resent-Message-ID" : "Message-ID")) {
-		if (msgid_make(value, sizeof(value), px->now, c->hostname,
-			err) == -1 ||
-		    hdr_add(h, resent ? "Resent-Message-ID" : "Message-ID",
-			value, err) == -1)
-			return -1;
-	}
-	if (!hdr_has(h, resent ? "Resent-Date" : "Date")) {
+	if (!hdr_has(h, mid) &&
+	    (msgid_make(value, sizeof(value), px->now, c->hostname, err) ==
+		    -1 ||
+		hdr_add(h, mid, value, err) == -1))
+		return -1;
+	if (!hdr_has(h, date)) {
 		if (prepare_date(px->now, value, sizeof(value)) == -1)
 			return err_set(err, ERR_INTERNAL, "cannot format Date");
-		if (hdr_add(h, resent ? "Resent-Date" : "Date", value, err) ==
-		    -1)
+		if (hdr_add(h, date, value, err) == -1)
 			return -1;
 	}
-	if (!hdr_has(h, resent ? "Resent-From" : "From")) {
-		buf_init(&from, 2048);
-		if (prepare_from(px->full_name, px->sender, c->domain, &from) ==
-		    -1)
-			rc = err_set(err, ERR_INTERNAL, "From too long");
-		else
-			rc = hdr_add(
-			    h, resent ? "Resent-From" : "From", from.data, err);
-		buf_free(&from);
-		if (rc == -1)
-			return -1;
-	}
+	if (!hdr_has(h, from) && prepare_add_from(h, px, from, err) == -1)
+		return -1;
 	if (c->undisclosed_recipients && !hdr_has(h, "To") &&
 	    !hdr_has(h, "Cc") && !hdr_has(h, "Resent-To") &&
 	    !hdr_has(h, "Resent-Cc"))

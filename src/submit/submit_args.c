@@ -122,7 +122,7 @@ submit_warn(struct submit_args *a, const char *what, const char *v)
 
 	if (a->nwarn >= SUBMIT_MAX_WARN)
 		return;
-	for (i = 0; v[i] != '\0' && i < sizeof(shown) - 1; i++)
+	for (i = 0; i < sizeof(shown) - 1 && v[i] != '\0'; i++)
 		shown[i] = isprint((unsigned char)v[i]) ? v[i] : '?';
 	shown[i] = '\0';
 	(void)str_fmt(a->warn[a->nwarn++], sizeof(a->warn[0]), "%s '%s%s'",
@@ -417,7 +417,7 @@ submit_cluster(struct submit_args *a, int argc, char *const *argv, int *i,
 				: "unknown option -\\x%02x (see sendmail(8))",
 			    (unsigned char)c);
 		if (spec[1] != ':') {
-			if (submit_opt(a, c, NULL, is_root, err) == -1)
+			if (submit_opt(a, c, "", is_root, err) == -1)
 				return -1;
 			continue;
 		}

@@ -43,21 +43,10 @@ struct submit_out {
 	unsigned long long size, max;
 };
 
-/* submit_has_addr - does the operand hold at least one address? (A
- * duplicate of an earlier one adds nothing but is not an error.) */
-static bool
-submit_has_addr(const char *arg)
-{
-	struct addr_list l = { 0 };
-	size_t n = addr_parse_list(arg, strlen(arg), &l);
-
-	addr_list_free(&l);
-	return n > 0;
-}
-
 struct submit_rctx {
 	struct addr_list *out;
 	const char *domain;
+	size_t seen; /* addresses in the current operand, duplicates too */
 	struct err *err;
 };
 
@@ -70,6 +59,7 @@ submit_rcpt_cb(void *arg, const char *addr, size_t len, size_t end)
 
 	(void)len;
 	(void)end;
+	x->seen++;
 	if (addr_check_envelope(q, x->err) == -1) {
 		char why[sizeof(x->err->msg)];
 
@@ -90,16 +80,16 @@ int
 submit_rcpts_from_args(const struct submit_args *a, const char *domain,
     struct addr_list *out, struct err *err)
 {
-	struct submit_rctx x = { out, domain, err };
-	size_t k, found;
+	struct submit_rctx x = { out, domain, 0, err };
+	size_t k;
 
 	for (k = 0; k < a->nrcpts; k++) {
 		const char *arg = a->rcpts[k];
 
-		found = out->n;
+		x.seen = 0;
 		if (addr_foreach(arg, strlen(arg), submit_rcpt_cb, &x) == -1)
 			return -1;
-		if (out->n == found && !submit_has_addr(arg))
+		if (x.seen == 0)
 			return submit_err_usage(err,
 			    "recipient argument '%.64s' holds no address", arg);
 	}

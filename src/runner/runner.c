@@ -493,10 +493,10 @@ runner_sweep(struct runner *r, time_t now)
 		struct runner_conn *cn = r->conns[i];
 
 		if (cn->state != RUNNER_CONN_CLOSED &&
-		    now - cn->last > RUNNER_IDLE_TIMEOUT) {
-			log_info("pid %ld uid %lu: idle for %ds, dropped",
+		    now - cn->last > r->conf->data_timeout) {
+			log_info("pid %ld uid %lu: silent for %llds, dropped",
 			    (long)cn->pid, (unsigned long)cn->uid,
-			    RUNNER_IDLE_TIMEOUT);
+			    (long long)r->conf->data_timeout);
 			cn->state = RUNNER_CONN_CLOSED;
 		}
 		if (cn->state == RUNNER_CONN_CLOSED)
@@ -525,8 +525,8 @@ runner_timeout(const struct runner *r, time_t now)
 	if (r->import_due)
 		return 0;
 	for (i = 0; i < r->nconns; i++)
-		if (r->conns[i]->last + RUNNER_IDLE_TIMEOUT + 1 < next)
-			next = r->conns[i]->last + RUNNER_IDLE_TIMEOUT + 1;
+		if (r->conns[i]->last + r->conf->data_timeout + 1 < next)
+			next = r->conns[i]->last + r->conf->data_timeout + 1;
 	if (next <= now)
 		return 0;
 	return next - now > 60 ? 60000 : (int)(next - now) * 1000;

@@ -13,7 +13,8 @@
  *                                spool
  *         -> group commit: every submission completed in this iteration
  *            in one transaction (runner_enqueue), then "250 QID"
- *         -> write pending replies, drop idle connections
+ *         -> write pending replies, drop connections silent for longer
+ *            than data_timeout (the same bound sendmail puts on relayd)
  *         -> runner_tick: timed work (maildrop import every minute or when
  *            flushed).  The queue runner's delivery pass belongs here: it
  *            picks due messages and hands them to worker processes
@@ -33,7 +34,7 @@
 /* Limits of the event loop. */
 #define RUNNER_MAX_CONNS 256 /* open client connections */
 #define RUNNER_MAX_CTL_CHILDREN 16 /* control requests served at once */
-#define RUNNER_IDLE_TIMEOUT 300 /* seconds a client may stay silent */
+#define RUNNER_IDLE_TIMEOUT 300 /* a control child's write timeout */
 #define RUNNER_IMPORT_INTERVAL 60 /* seconds between maildrop imports */
 
 /* A control request that reads the spool is served by a fresh relayd

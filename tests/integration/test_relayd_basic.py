@@ -3,7 +3,8 @@ listed, relayd adds its Received: header and expands aliases, refusals
 carry the right codes (too large 552, hop limit 554, malformed, bad
 address 553), relayctl list/show and their exit codes, mailq's format,
 a second relayd on the same socket is refused, SIGHUP keeps a good
-configuration when the new one is bad, SIGTERM ends relayd with 0."""
+configuration when the new one is bad, SIGTERM ends relayd with 0, a
+client silent for longer than data_timeout is dropped."""
 
 import os
 import re
@@ -182,7 +183,26 @@ def test_second_instance_and_signals():
         assert env.proc.wait(20) == 0
 
 
+def test_silent_client_dropped():
+    with rt.Env(data_timeout="2s") as env:
+        env.start()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(env.socket)
+        stream = rt.subproto("a@example.org", ["b@example.org"],
+                             rt.canon("x\n"))
+        s.sendall(stream[:len(stream) // 2])
+        # relayd closes the connection without an answer (nothing queued)
+        assert s.recv(100) == b""
+        s.close()
+        assert "silent for 2s, dropped" in env.log(), env.log()
+        assert env.query("SELECT count(*) FROM messages") == [(0,)]
+        objs, code, _ = env.ctl("status")
+        assert code == 200 and objs[0]["connections"] == 1, objs
+
+
 if __name__ == "__main__":
     rt.main([test_submit_and_list, test_refusals,
              test_relayctl_errors_and_mailq,
-             test_second_instance_and_signals])
+             test_second_instance_and_signals,
+             test_silent_client_dropped])

@@ -43,17 +43,18 @@ ctl_json_line(void *arg, const char *line, size_t n, struct err *err)
 static void
 ctl_list_rcpt(FILE *out, const struct ctlclient_rcpt *r)
 {
-	char when[32];
-
 	(void)fputs("    to ", out);
 	ctl_put_escaped(out, r->address);
 	(void)fprintf(out, "  %s", r->state != NULL ? r->state : "?");
 	if (r->attempts > 0)
 		(void)fprintf(out, ", %lld attempt%s", r->attempts,
 		    r->attempts == 1 ? "" : "s");
-	if (r->next_attempt != 0)
+	if (r->next_attempt != 0) {
+		char when[32];
+
 		(void)fprintf(out, ", next %s",
 		    ctl_time(when, sizeof(when), r->next_attempt));
+	}
 	if (r->last_reply != NULL) {
 		(void)fputs(": ", out);
 		ctl_put_escaped(out, r->last_reply);

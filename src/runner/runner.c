@@ -369,6 +369,23 @@ runner_ctl_child_flush(void *arg)
 	(void)arg;
 }
 
+/* runner_ctl_child_spool - load the configuration and open the spool
+ * read-only; NULL with err. */
+static struct spool *
+runner_ctl_child_spool(const char *path, struct conf **c, struct err *err)
+{
+	struct spool *sp;
+	char *db;
+
+	*c = conf_load(path, err);
+	if (*c == NULL)
+		return NULL;
+	db = conf_db_path(*c);
+	sp = spool_open(db, SPOOL_READONLY, err);
+	xfree(db);
+	return sp;
+}
+
 int
 runner_ctl_child_main(int argc, char **argv)
 {
@@ -376,11 +393,10 @@ runner_ctl_child_main(int argc, char **argv)
 	struct timeval tv = { RUNNER_IDLE_TIMEOUT, 0 };
 	struct ctlclient_status st;
 	struct runner_ctl_daemon d;
-	struct spool *sp = NULL;
 	struct conf *c = NULL;
+	struct spool *sp;
 	struct err err;
 	long long uid;
-	char *db;
 
 	log_init("relayd", LOG_TO_SYSLOG | LOG_TO_STDERR);
 	(void)alarm(2 * RUNNER_IDLE_TIMEOUT);
@@ -395,12 +411,7 @@ runner_ctl_child_main(int argc, char **argv)
 		return 71;
 	buf_init(&out.b, CTLCLIENT_MAX_REPLY + 64);
 	err_clear(&err);
-	c = conf_load(argv[2], &err);
-	if (c != NULL) {
-		db = conf_db_path(c);
-		sp = spool_open(db, SPOOL_READONLY, &err);
-		xfree(db);
-	}
+	sp = runner_ctl_child_spool(argv[2], &c, &err);
 	if (sp == NULL)
 		runner_ctl_set(&st, CTLCLIENT_TEMP, "%s", err.msg);
 	else
@@ -592,9 +603,11 @@ static void
 runner_signals_handle(struct runner *r)
 {
 	char drain[64];
+	ssize_t n;
 
-	while (read(runner_sigpipe[0], drain, sizeof(drain)) > 0)
-		continue;
+	do
+		n = read(runner_sigpipe[0], drain, sizeof(drain));
+	while (n > 0);
 	if (runner_sig_hup) {
 		runner_sig_hup = 0;
 		runner_reload(r);

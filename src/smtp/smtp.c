@@ -32,6 +32,7 @@
 
 #define SMTP_DATA_BLOCK (64 * 1024)
 #define SMTP_ADDR_MAX 512
+#define SMTP_QUIT_WAIT 10000 /* ms */
 
 struct smtp_tx {
 	struct smtp_session *s;
@@ -492,6 +493,10 @@ smtp_close(struct smtp_session *s)
 		return;
 	if (s->state == SMTP_ST_READY && s->conn != NULL) {
 		long long ms = smtp_ms(s->conf->command_timeout);
+
+		if (ms > SMTP_QUIT_WAIT)
+			ms =
+			    SMTP_QUIT_WAIT; /* the mail is sent; do not linger */
 
 		smtp_cmd(s, "QUIT");
 		if (smtp_flush(s, ms, SMTP_STAGE_QUIT, &o) == 0)

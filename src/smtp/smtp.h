@@ -35,7 +35,8 @@
  *
  * Every step waits at most its configured time: connect_timeout,
  * greeting_timeout (greeting_wait on STARTTLS-expected ports under
- * tls = auto), command_timeout (each command and TLS handshake),
+ * tls = auto), command_timeout (each command's whole reply, and each TLS
+ * handshake),
  * data_timeout (each DATA block and the final dot), all inside
  * session_timeout from smtp_open.
  *
@@ -185,8 +186,9 @@ struct smtp_msg {
 int smtp_send(struct smtp_session *s, const struct smtp_msg *m,
     struct smtp_outcome *rcpt_out, struct smtp_outcome *msg_out);
 
-/* smtp_close - QUIT (when READY, waiting at most command_timeout), close
- * and free.  NULL is a no-op.  Never fails. */
+/* smtp_close - QUIT (when READY, waiting at most command_timeout and
+ * never more than 10 s for its answer), close and free.  NULL is a no-op.
+ * Never fails. */
 void smtp_close(struct smtp_session *s);
 
 /* smtp_is_ready - can smtp_send be called? */

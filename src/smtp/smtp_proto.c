@@ -135,10 +135,10 @@ int
 smtp_read(struct smtp_session *s, long long ms, enum smtp_stage stage,
     struct smtp_outcome *out)
 {
+	long long end = conn_now_ms() + ms;
 	struct err err;
 
 	err_clear(&err);
-	conn_set_timeout(s->conn, ms);
 	for (;;) {
 		size_t used = 0;
 		int rc = smtp_reply_parse(
@@ -162,6 +162,9 @@ smtp_read(struct smtp_session *s, long long ms, enum smtp_stage stage,
 			return smtp_fail(s, out, SMTP_R_PROTOCOL_ERROR, stage,
 			    "%s: \"%s\"", err.msg, shown);
 		}
+		/* One deadline for the whole reply: a server trickling bytes
+		 * cannot stretch it. */
+		conn_set_timeout(s->conn, end - conn_now_ms());
 		if (conn_read(s->conn, &s->in, &err) == -1) {
 			s->state = SMTP_ST_BROKEN;
 			if (err.cls == ERR_INTERNAL)

@@ -216,6 +216,12 @@ def test_slow_and_trickled_replies():
         check(r.open["reason"] == "timeout" and r.open["stage"] == "ehlo",
               "timeout with its stage", r)
         check("(stage ehlo)" in r.open["msg"], "stage named", r)
+        # Bytes trickling in one by one cannot stretch a reply's deadline:
+        # the EHLO reply (~170 bytes at 20 ms each) takes over 3 s.
+        l.behave(reply_delay=0, trickle=0.02)
+        r = t.send(conf)
+        check(r.open["reason"] == "timeout" and r.open["stage"] == "ehlo",
+              "one deadline per reply", r)
 
 
 def test_malformed_replies():

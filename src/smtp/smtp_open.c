@@ -254,7 +254,10 @@ smtp_try(struct smtp_session *s, const struct tlsmode_try *t,
 	enum tlsmode_result r = TLSMODE_R_OTHER;
 
 	s->port = t->port;
-	s->mode = TLSMODE_NONE;
+	/* The mode this try aims at (reported if it fails). */
+	s->mode = t->how == TLSMODE_HOW_IMPLICIT ? TLSMODE_IMPLICIT
+	    : t->how == TLSMODE_HOW_PLAIN	 ? TLSMODE_NONE
+						 : TLSMODE_STARTTLS;
 	if (smtp_connect(s, out) == -1)
 		return TLSMODE_R_UNREACHABLE;
 	switch (t->how) {

@@ -119,23 +119,28 @@ static int
 ctlclient_lines(struct buf *in, ctlclient_line_cb cb, void *arg,
     struct ctlclient_status *st, bool *done, struct err *err)
 {
+	size_t off = 0;
 	char *nl;
+	int rc = 0;
 
-	while (!*done && (nl = memchr(in->data, '\n', in->len)) != NULL) {
-		size_t n = (size_t)(nl - in->data);
+	while (!*done && rc == 0 &&
+	    (nl = memchr(in->data + off, '\n', in->len - off)) != NULL) {
+		char *line = in->data + off;
+		size_t n = (size_t)(nl - line);
 
 		*nl = '\0';
-		if (n > 0 && in->data[0] == '{') {
-			if (cb != NULL && cb(arg, in->data, n, err) == -1)
-				return -1;
+		if (n > 0 && line[0] == '{') {
+			if (cb != NULL && cb(arg, line, n, err) == -1)
+				rc = -1;
+		} else if (ctlclient_status_line(line, n, st, err) == -1) {
+			rc = -1;
 		} else {
-			if (ctlclient_status_line(in->data, n, st, err) == -1)
-				return -1;
 			*done = true;
 		}
-		buf_consume(in, n + 1);
+		off += n + 1;
 	}
-	return 0;
+	buf_consume(in, off); /* once per read, not once per line */
+	return rc;
 }
 
 int

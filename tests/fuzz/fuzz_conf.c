@@ -24,11 +24,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[4096];
 	struct conf *c;
 	struct err err;
+	size_t len;
 	int fd;
 
-	if (str_fmt(path, sizeof(path), "%s/fuzz_conf.XXXXXX",
-		tmp != NULL ? tmp : "/tmp") == -1)
+	if (str_fmt(path, sizeof(path), "%s/fuzz_conf.",
+		tmp != NULL ? tmp : "/tmp") == -1 ||
+	    (len = strlen(path)) + 7 > sizeof(path))
 		return 0;
+	memset(path + len, 'X', 6); /* mkstemp's placeholder */
+	path[len + 6] = '\0';
 	fd = mkstemp(path);
 	if (fd == -1)
 		return 0;

@@ -25,6 +25,17 @@
 static struct conf conf;
 static char path[4096];
 
+/* add_template - append mkstemp's six placeholder characters. */
+static void
+add_template(char *p, size_t size)
+{
+	size_t len = strlen(p);
+
+	assert_true(len + 7 <= size);
+	memset(p + len, 'X', 6);
+	p[len + 6] = '\0';
+}
+
 static int
 setup(void **state)
 {
@@ -35,9 +46,10 @@ setup(void **state)
 	memset(&conf, 0, sizeof(conf));
 	conf.hostname = (char *)(uintptr_t) "mx.example.com";
 	conf.domain = (char *)(uintptr_t) "example.com";
-	assert_int_equal(str_fmt(path, sizeof(path), "%s/test_aliases.XXXXXX",
+	assert_int_equal(str_fmt(path, sizeof(path), "%s/test_aliases.",
 			     tmp != NULL ? tmp : "/tmp"),
 	    0);
+	add_template(path, sizeof(path));
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(close(fd), 0);

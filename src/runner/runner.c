@@ -60,6 +60,7 @@ struct runner {
 	time_t started;
 	time_t next_import;
 	bool import_due;
+	time_t accept_paused_until; /* out of descriptors until then */
 };
 
 static volatile sig_atomic_t runner_sig_term, runner_sig_hup, runner_sig_chld;
@@ -439,9 +440,15 @@ runner_accept(struct runner *r, time_t now)
 		    accept4(r->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE) {
+				/* out of descriptors: pause accepting for a
+				 * second instead of spinning on the socket */
+				log_warn("accept (pausing for a second)");
+				r->accept_paused_until = now + 1;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED) {
 				log_warn("accept");
+			}
 			return;
 		}
 		if (runner_sock_peer(fd, &uid, &pid, &err) == -1) {
@@ -535,6 +542,8 @@ runner_timeout(const struct runner *r, time_t now)
 
 	if (r->import_due)
 		return 0;
+	if (r->accept_paused_until > now && r->accept_paused_until < next)
+		next = r->accept_paused_until;
 	for (i = 0; i < r->nconns; i++)
 		if (r->conns[i]->last + r->conf->data_timeout + 1 < next)
 			next = r->conns[i]->last + r->conf->data_timeout + 1;
@@ -544,15 +553,15 @@ runner_timeout(const struct runner *r, time_t now)
 }
 
 static void
-runner_pollset(struct runner *r)
+runner_pollset(struct runner *r, time_t now)
 {
+	bool accepting =
+	    r->nconns < RUNNER_MAX_CONNS && now >= r->accept_paused_until;
 	size_t i, n = 0;
 
 	r->pfds = xreallocarray(r->pfds, r->nconns + 2, sizeof(*r->pfds));
 	r->pfds[n++] = (struct pollfd){ runner_sigpipe[0], POLLIN, 0 };
-	r->pfds[n++] =
-	    (struct pollfd){ r->nconns < RUNNER_MAX_CONNS ? r->lfd : -1, POLLIN,
-		    0 };
+	r->pfds[n++] = (struct pollfd){ accepting ? r->lfd : -1, POLLIN, 0 };
 	for (i = 0; i < r->nconns; i++) {
 		struct runner_conn *cn = r->conns[i];
 		short ev = 0;
@@ -675,7 +684,7 @@ runner_run(struct runner *r, struct err *err)
 	while (!runner_sig_term) {
 		time_t now = sys_time();
 
-		runner_pollset(r);
+		runner_pollset(r, now);
 		if (poll(r->pfds, r->npfds, runner_timeout(r, now)) == -1 &&
 		    errno != EINTR)
 			return err_sys(err, ERR_INTERNAL, "poll");

@@ -4,7 +4,8 @@ carry the right codes (too large 552, hop limit 554, malformed, bad
 address 553), relayctl list/show and their exit codes, mailq's format,
 a second relayd on the same socket is refused, SIGHUP keeps a good
 configuration when the new one is bad, SIGTERM ends relayd with 0, a
-client silent for longer than data_timeout is dropped."""
+client silent for longer than data_timeout is dropped, running out of
+file descriptors pauses accepting instead of spinning."""
 
 import os
 import re
@@ -201,8 +202,41 @@ def test_silent_client_dropped():
         assert code == 200 and objs[0]["connections"] == 1, objs
 
 
+def test_out_of_descriptors():
+    with rt.Env() as env:
+        env.start(prefix=["prlimit", "--nofile=24:24", "--"])
+        socks = []
+        try:
+            for _ in range(40):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.settimeout(30)
+                s.connect(env.socket)
+                socks.append(s)
+            deadline = time.monotonic() + 30
+            while "pausing" not in env.log():
+                assert time.monotonic() < deadline, env.log()
+                time.sleep(0.05)
+            time.sleep(1.5)
+            # a pause per second, not a busy loop over the socket
+            assert env.log().count("pausing") <= 5, env.log()
+        finally:
+            for s in socks:
+                s.close()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if env.ctl("ping")[1] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, env.log()
+            time.sleep(0.1)
+        r = env.submit("a@example.org", ["b@example.org"], "x\n")
+        assert r.startswith("250 "), r
+
+
 if __name__ == "__main__":
     rt.main([test_submit_and_list, test_refusals,
              test_relayctl_errors_and_mailq,
              test_second_instance_and_signals,
-             test_silent_client_dropped])
+             test_silent_client_dropped, test_out_of_descriptors])

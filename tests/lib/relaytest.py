@@ -53,7 +53,9 @@ Env(smarthosts="", extra="", user=None, start=False, **keys)
     As root relayd drops to a per-process user made by ensure_user("d");
     user=NAME picks another.
     write_conf(**keys)        rewrite relay.conf (then env.reload())
-    start(args=(), wait=10)   start relayd in the foreground; wait until
+    start(args=(), wait=10, prefix=())
+                              start relayd in the foreground (prefix: a
+                              wrapper command, e.g. prlimit); wait until
                               its socket answers "ping"; returns the Popen
     stop(timeout=10)          SIGTERM, then SIGKILL; returns the exit code
     kill(sig)                 send a signal to relayd
@@ -409,12 +411,13 @@ class Env:
 
     # --- relayd --------------------------------------------------------
 
-    def start(self, args=(), wait=10):
+    def start(self, args=(), wait=10, prefix=()):
         """Start relayd -C conf in the foreground and wait until its socket
         answers; returns the Popen."""
         assert self.proc is None, "relayd already started"
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
+            list(prefix) +
             [bin_path("relayd"), "-C", self.conf_path, "-v"] + list(args),
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
         deadline = time.monotonic() + wait

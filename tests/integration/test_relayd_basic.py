@@ -202,6 +202,30 @@ def test_silent_client_dropped():
         assert code == 200 and objs[0]["connections"] == 1, objs
 
 
+def test_sigterm_mid_submission():
+    with rt.Env() as env:
+        env.start()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect(env.socket)
+        stream = rt.subproto("a@example.org", ["b@example.org"],
+                             rt.canon("Subject: cut\n\nx\n"))
+        s.sendall(stream[:-5])
+        deadline = time.monotonic() + 20
+        while True:  # relayd has read the half stream
+            objs, code, _ = env.ctl("status")
+            if objs and objs[0]["connections"] == 2:
+                break
+            assert time.monotonic() < deadline, objs
+            time.sleep(0.05)
+        env.kill(signal.SIGTERM)
+        assert env.proc.wait(20) == 0
+        assert s.recv(100) == b""  # no answer: never a 250
+        s.close()
+        assert "1 submission in progress dropped" in env.log(), env.log()
+        assert env.query("SELECT count(*) FROM messages") == [(0,)]
+
+
 def test_out_of_descriptors():
     with rt.Env() as env:
         env.start(prefix=["prlimit", "--nofile=24:24", "--"])
@@ -239,4 +263,5 @@ if __name__ == "__main__":
     rt.main([test_submit_and_list, test_refusals,
              test_relayctl_errors_and_mailq,
              test_second_instance_and_signals,
-             test_silent_client_dropped, test_out_of_descriptors])
+             test_silent_client_dropped, test_sigterm_mid_submission,
+             test_out_of_descriptors])

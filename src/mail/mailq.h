@@ -3,15 +3,17 @@
  * monitoring tools parse (SENDMAIL.md 1.3.11):
  *
  *   -Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------
- *   0M4X2A9C0D1E7Q*  1234 Wed Dec  4 19:31:00  tester@example.net
- *                       (connect to smarthost[192.0.2.1]:25: Connection refused)
- *                                            root@example.net
+ *   0HOS22GD1UIZ2P     1234 Fri Dec  4 22:49:59  root@example.org
+ *                                                             (Connection refused)
+ *                                            bob@example.net
  *
  *   -- 1 Kbytes in 1 Request.
  *
  * Rows are "%-11s %7ld %20.20s %s" (queue id plus '*' when being sent, '!'
- * when held), a reason line "(reason)" right-aligned to column 78 whenever
- * it changes from the previous recipient's, each recipient not yet done
+ * when held, else a space; relay's 14-character ids widen the first
+ * column), a reason line "(reason)" after 76 - strlen(reason) spaces
+ * whenever it changes from the previous recipient's, each recipient not
+ * yet done
  * indented 41 columns, a blank line between messages, and the summary
  * (total bytes / 1024 rounded down; "Request" singular only for 1).  An
  * empty queue prints "Mail queue is empty".

@@ -353,11 +353,12 @@ conn_handshake_failed(
     struct conn *c, int sslerr, bool timed_out, struct err *err)
 {
 	long v = SSL_get_verify_result(c->ssl);
-	char shown[16];
-	size_t i;
 
 	if (conn_looks_plaintext(c)) {
-		for (i = 0; i < c->nfirst && i < sizeof(shown) - 1; i++)
+		char shown[sizeof(c->first) + 1];
+		size_t i;
+
+		for (i = 0; i < c->nfirst && i < sizeof(c->first); i++)
 			shown[i] =
 			    isprint(c->first[i]) ? (char)c->first[i] : '.';
 		shown[i] = '\0';

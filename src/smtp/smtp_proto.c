@@ -85,9 +85,9 @@ smtp_cmd(struct smtp_session *s, const char *fmt, ...)
 void
 smtp_cmd_secret(struct smtp_session *s, const char *shown, const char *secret)
 {
-	char trace[128];
-
 	if (s->o.trace != NULL) {
+		char trace[128];
+
 		(void)str_fmt(trace, sizeof(trace), "%s%s<redacted>", shown,
 		    *shown != '\0' ? " " : "");
 		s->o.trace(s->o.ctx, true, trace, strlen(trace));

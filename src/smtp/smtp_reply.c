@@ -319,12 +319,13 @@ smtp_ehlo_line(const char *l, size_t n, struct smtp_caps *caps)
 void
 smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_caps *caps)
 {
-	const char *p = r->text.data, *end = p + r->text.len;
+	const char *p = r->text.data, *end;
 	bool first = true;
 
 	memset(caps, 0, sizeof(*caps));
 	if (r->code != 250 || p == NULL)
 		return;
+	end = p + r->text.len;
 	while (p <= end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);

@@ -110,7 +110,7 @@ static const struct smtp_reason_row smtp_reasons[SMTP_R_COUNT] = {
 	    "cannot be used with this configuration",
 	    "fix the setting named in the message (relayctl check)"),
 	SMTP_ROW("local_error", TEMP, MESSAGE,
-	    "could not be sent the message because relay failed locally",
+	    "did not get the whole message: relay failed locally",
 	    "see relayd's log (spool or disk trouble); relay retries"),
 };
 

@@ -79,7 +79,7 @@ spool_msg_settle(struct spool *sp, const char *qid, time_t now, time_t floor,
 	    " reason = CASE WHEN ?2 = 4 THEN NULL ELSE reason END,"
 	    " reason_text = CASE WHEN ?2 = 4 THEN NULL ELSE reason_text END"
 	    " WHERE qid = ?1";
-	struct spool_tally t;
+	struct spool_tally t = { 0 };
 	enum spool_msg_state st;
 	int64_t next = 0;
 	sqlite3_stmt *s;

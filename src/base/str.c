@@ -196,15 +196,51 @@ str_escape(struct buf *out, const char *p, size_t n)
 	return rc;
 }
 
+/* str_utf8_len - length of the valid UTF-8 sequence at p (at most n
+ * bytes), or 0 when p does not start one (overlong forms, surrogates and
+ * code points above U+10FFFF are not valid). */
+static size_t
+str_utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	unsigned long cp;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1fu;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0fu;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07u;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
 int
 str_json(struct buf *out, const char *p, size_t n)
 {
-	size_t i;
+	const unsigned char *u = (const unsigned char *)p;
+	size_t i = 0, seq;
 	int rc = buf_putc(out, '"');
 
-	for (i = 0; i < n && rc == 0; i++) {
-		unsigned char c = (unsigned char)p[i];
+	while (i < n && rc == 0) {
+		unsigned char c = u[i];
 
+		if (c >= 0x80 && (seq = str_utf8_len(u + i, n - i)) > 0) {
+			rc = buf_append(out, p + i, seq);
+			i += seq;
+			continue;
+		}
 		if (c == '"' || c == '\\')
 			rc = buf_appendf(out, "\\%c", c);
 		else if (c == '\n')
@@ -213,10 +249,11 @@ str_json(struct buf *out, const char *p, size_t n)
 			rc = buf_puts(out, "\\r");
 		else if (c == '\t')
 			rc = buf_puts(out, "\\t");
-		else if (c < 0x20 || c == 0x7f || c >= 0x80)
+		else if (c < 0x20 || c >= 0x7f)
 			rc = buf_appendf(out, "\\u%04x", c);
 		else
 			rc = buf_putc(out, (char)c);
+		i++;
 	}
 	if (rc == 0)
 		rc = buf_putc(out, '"');

@@ -40,7 +40,9 @@ char *str_trim(char *s);
  * >= 0x7f shown as \r \n \t \xHH; for showing untrusted text.  -1 past max. */
 int str_escape(struct buf *out, const char *p, size_t n);
 
-/* str_json - append p[0..n) as a JSON string literal (with quotes). */
+/* str_json - append p[0..n) as a JSON string literal (with quotes).
+ * Valid UTF-8 passes through; other bytes >= 0x7f and controls become
+ * \\u00XX (one escape per byte, so a reader can restore the bytes). */
 int str_json(struct buf *out, const char *p, size_t n);
 
 /* str_lower - ASCII lower-case in place. */

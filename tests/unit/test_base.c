@@ -112,6 +112,16 @@ test_str_escape_json(void **state)
 	buf_reset(&b);
 	assert_int_equal(str_json(&b, "q\"\\\n\x02", 5), 0);
 	assert_string_equal(b.data, "\"q\\\"\\\\\\n\\u0002\"");
+	buf_reset(&b);
+	/* valid UTF-8 (2, 3 and 4 bytes) passes; invalid bytes are escaped */
+	assert_int_equal(
+	    str_json(&b, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\xa7", 9), 0);
+	assert_string_equal(b.data, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\xa7\"");
+	buf_reset(&b);
+	assert_int_equal(
+	    str_json(&b, "\xc3(\xc0\xaf\xed\xa0\x80\xe2\x82", 9), 0);
+	assert_string_equal(b.data,
+	    "\"\\u00c3(\\u00c0\\u00af\\u00ed\\u00a0\\u0080\\u00e2\\u0082\"");
 	buf_free(&b);
 }
 

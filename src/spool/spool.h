@@ -178,7 +178,9 @@ void spool_rollback(struct spool *sp);
 
 /* spool_add_message - insert a message inside a transaction; the body
  * (canonical CRLF form, as it will be sent) comes from rd.  OUT qid ("" on
- * error).  The message is durable only after spool_commit returns 0.
+ * error); qid is filled in before rd is first called, so the reader may
+ * put the queue id into the bytes it returns (relayd's Received: header).
+ * The message is durable only after spool_commit returns 0.
  * Runs under a savepoint: on error only this message is undone and the
  * transaction stays usable, unless SQLite rolled it back itself (full
  * disk), which spool_commit then reports (ERR_TEMP).  Called outside a

@@ -51,6 +51,12 @@ log_set_flags(int flags)
 }
 
 int
+log_get_flags(void)
+{
+	return log_flags_now;
+}
+
+int
 log_set_file(const char *path)
 {
 	int fd;

@@ -23,6 +23,10 @@ void log_init(const char *ident, int flags);
 /* log_set_flags - change destinations after start. */
 void log_set_flags(int flags);
 
+/* log_get_flags - the destinations and verbosity in effect (relayd
+ * passes LOG_VERBOSE on to its delivery workers). */
+int log_get_flags(void);
+
 /* log_set_file - also append every line to path (NULL closes it).
  * Returns 0, or -1 with errno set. */
 int log_set_file(const char *path);

@@ -26,6 +26,7 @@
 #include "mail/conf.h"
 #include "runner/runner.h"
 #include "runner/runner_setup.h"
+#include "runner/runner_worker.h"
 
 int main(int argc, char **argv);
 
@@ -75,6 +76,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], RUNNER_CTL_CHILD_ARG) == 0)
 		return runner_ctl_child_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], RUNNER_WORKER_ARG) == 0)
+		return runner_worker_main(argc, argv);
 	while ((ch = getopt_long(argc, argv, "C:v", longopts, NULL)) != -1) {
 		if (ch == 'C')
 			conffile = optarg;

@@ -42,6 +42,7 @@
 #include "runner/runner_enqueue.h"
 #include "runner/runner_maildrop.h"
 #include "runner/runner_proc.h"
+#include "runner/runner_sched.h"
 #include "runner/runner_sock.h"
 #include "spool/spool.h"
 
@@ -61,6 +62,7 @@ struct runner {
 	time_t next_import;
 	bool import_due;
 	time_t accept_paused_until; /* out of descriptors until then */
+	struct runner_sched *sched; /* delivery workers, housekeeping */
 };
 
 static volatile sig_atomic_t runner_sig_term, runner_sig_hup, runner_sig_chld;
@@ -139,6 +141,7 @@ runner_new(struct conf *c, struct err *err)
 	r->lfd = -1;
 	r->started = sys_time();
 	runner_procs_init(&r->procs);
+	r->sched = runner_sched_new();
 	r->sp = spool_open(db, SPOOL_CREATE, err);
 	xfree(db);
 	if (r->sp == NULL || runner_aliases(r, true, err) == -1) {
@@ -164,6 +167,7 @@ runner_free(struct runner *r)
 		(void)close(r->lfd);
 	}
 	runner_procs_free(&r->procs);
+	runner_sched_free(r->sched);
 	spool_close(r->sp);
 	aliases_free(r->aliases);
 	conf_free(r->conf);
@@ -203,9 +207,8 @@ runner_import(struct runner *r)
 int
 runner_once(struct runner *r, struct err *err)
 {
-	(void)err;
 	runner_import(r);
-	return 0;
+	return runner_sched_once(r->conf, r->sp, r->aliases, err);
 }
 
 /* --- control requests --------------------------------------------------- */
@@ -216,6 +219,7 @@ runner_flush_cb(void *arg)
 	struct runner *r = arg;
 
 	r->import_due = true;
+	runner_sched_flush(r->sched);
 }
 
 /* The output of a control request: buffered, written blocking (child) or
@@ -485,6 +489,7 @@ runner_commit_ready(struct runner *r)
 			subs[n++] = r->conns[i]->sub;
 	ex = runner_ex(r);
 	runner_enqueue_batch(&ex, subs, n);
+	runner_sched_kick(r->sched); /* delivery starts at once */
 	xfree(subs);
 	for (i = 0; i < r->nconns; i++) {
 		struct runner_conn *cn = r->conns[i];
@@ -525,12 +530,18 @@ runner_sweep(struct runner *r, time_t now)
 	r->nconns = j;
 }
 
-/* runner_tick - timed work.  The queue runner's delivery pass goes here. */
+/* runner_tick - timed work: the maildrop import, then the delivery
+ * plan (runner_sched). */
 static void
 runner_tick(struct runner *r, time_t now)
 {
-	if (r->import_due || now >= r->next_import)
+	struct runner_sched_env e = { r->conf, r->sp, r->aliases, &r->procs };
+
+	if (r->import_due || now >= r->next_import) {
 		runner_import(r);
+		runner_sched_kick(r->sched);
+	}
+	runner_sched_tick(r->sched, &e, now);
 }
 
 /* runner_timeout - milliseconds poll may sleep. */
@@ -549,7 +560,8 @@ runner_timeout(const struct runner *r, time_t now)
 			next = r->conns[i]->last + r->conf->data_timeout + 1;
 	if (next <= now)
 		return 0;
-	return next - now > 60 ? 60000 : (int)(next - now) * 1000;
+	return runner_sched_timeout(
+	    r->sched, now, next - now > 60 ? 60000 : (int)(next - now) * 1000);
 }
 
 static void
@@ -559,7 +571,8 @@ runner_pollset(struct runner *r, time_t now)
 	    r->nconns < RUNNER_MAX_CONNS && now >= r->accept_paused_until;
 	size_t i, n = 0;
 
-	r->pfds = xreallocarray(r->pfds, r->nconns + 2, sizeof(*r->pfds));
+	r->pfds = xreallocarray(r->pfds,
+	    r->nconns + 2 + RUNNER_SCHED_MAX_WORKERS, sizeof(*r->pfds));
 	r->pfds[n++] = (struct pollfd){ runner_sigpipe[0], POLLIN, 0 };
 	r->pfds[n++] = (struct pollfd){ accepting ? r->lfd : -1, POLLIN, 0 };
 	for (i = 0; i < r->nconns; i++) {
@@ -572,6 +585,8 @@ runner_pollset(struct runner *r, time_t now)
 			ev |= POLLOUT;
 		r->pfds[n++] = (struct pollfd){ ev ? cn->fd : -1, ev, 0 };
 	}
+	n += runner_sched_pollfds(
+	    r->sched, r->pfds + n, RUNNER_SCHED_MAX_WORKERS);
 	r->npfds = n;
 }
 
@@ -605,7 +620,17 @@ runner_reload(struct runner *r)
 		log_warn("cannot open %s", nc->log_file);
 	if (runner_aliases(r, true, &err) == -1)
 		log_errx("aliases: %s (keeping the previous table)", err.msg);
+	runner_sched_reload(r->sched);
 	log_info("configuration %s reloaded", nc->path);
+}
+
+/* runner_child_done - a child was reaped: a worker's claims go back. */
+static void
+runner_child_done(void *arg, pid_t pid, enum runner_proc_kind kind, int status)
+{
+	struct runner *r = arg;
+
+	runner_sched_reaped(r->sched, r->sp, pid, kind, status);
 }
 
 static void
@@ -623,7 +648,7 @@ runner_signals_handle(struct runner *r)
 	}
 	if (runner_sig_chld) {
 		runner_sig_chld = 0;
-		runner_proc_reap(&r->procs, NULL, NULL);
+		runner_proc_reap(&r->procs, runner_child_done, r);
 	}
 }
 
@@ -659,6 +684,7 @@ runner_shutdown(struct runner *r)
 		dropped += r->conns[i]->state == RUNNER_CONN_SUBMIT;
 	log_info("stopping: %zu submission%s in progress dropped (not queued)",
 	    dropped, dropped == 1 ? "" : "s");
+	runner_sched_stop(r->sched, &r->procs, r->sp);
 	runner_proc_signal(&r->procs, SIGTERM);
 	runner_proc_reap(&r->procs, NULL, NULL);
 }
@@ -692,6 +718,7 @@ runner_run(struct runner *r, struct err *err)
 		runner_signals_handle(r);
 		if (runner_sig_term)
 			break;
+		runner_sched_io(r->sched, r->pfds, r->npfds);
 		runner_service(r, now);
 		if (r->pfds[1].revents & POLLIN)
 			runner_accept(r, now);

@@ -1,0 +1,508 @@
+/*
+ * runner_worker.c - the delivery worker (loop and lifecycle in
+ * runner_worker.h).
+ *
+ * Part of the runner: started by runner_sched (or run in-process by
+ * relayd --once); talks SMTP through smtp_open / smtp_send and hands
+ * every outcome to runner_trouble, which alone writes results, ends
+ * claims and changes smarthost health.
+ *
+ * Data: its own spool connection, the smarthosts' health as last read,
+ * the current claim batch.  Invariants: a message is sent only while
+ * this worker holds its claim (checked by spool_get_claimed, renewed
+ * before the lease runs out); every claim is either ended by a result,
+ * given back untried, or (if the worker dies) released by relayd or
+ * taken over after the lease.
+ *
+ * RFC 5321 (one session, RSET between transactions), RFC 2920
+ * (pipelining, in smtp), RFC 3461 (RET, ENVID, NOTIFY passed on).
+ *
+ * Security: runs as relayd's user; reads the credentials only through
+ * smtp_open; the TLS mode cache is the spool's tls_cache table.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "base/fsutil.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/sysops.h"
+#include "base/xalloc.h"
+#include "runner/runner_bounce.h"
+#include "runner/runner_trouble.h"
+#include "runner/runner_worker.h"
+#include "smtp/smtp.h"
+
+static volatile sig_atomic_t runner_worker_stop;
+
+struct runner_worker {
+	const struct conf *conf;
+	const struct aliases *aliases;
+	struct runner_trouble t;
+	struct tlsmode_cache cache;
+	struct smtp_opts opts; /* outlives each session */
+	struct smtp_info info;
+	struct runner_host *hosts;
+	size_t nhosts;
+	int flags;
+	int notify_fd;
+	bool notified;
+	time_t lease_at; /* when the current claims were taken/renewed */
+	struct runner_worker_stats st;
+};
+
+/* One message on its way: what the smtp callbacks need. */
+struct runner_wmsg {
+	struct runner_worker *w;
+	struct runner_attempt a;
+	const char *qid;
+	int (*emit)(const char *p, size_t n, void *ectx);
+	void *ectx;
+	bool emit_failed;
+};
+
+static void
+runner_worker_on_signal(int sig)
+{
+	(void)sig;
+	runner_worker_stop = 1;
+}
+
+void
+runner_worker_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = runner_worker_on_signal;
+	(void)sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		log_warn("sigaction");
+	(void)signal(SIGHUP, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
+}
+
+/* --- the TLS mode cache, kept in the spool -------------------------------- */
+
+static int
+runner_cache_get(void *ctx, const char *host, int port,
+    struct tlsmode_entry *out, bool *found, struct err *err)
+{
+	struct spool_tls_entry e;
+
+	if (spool_tls_get(ctx, host, port, &e, found, err) == -1)
+		return -1;
+	if (!*found)
+		return 0;
+	if (tlsmode_from_name(e.mode, &out->mode) == -1 ||
+	    out->mode == TLSMODE_NONE) {
+		*found = false;
+		return 0;
+	}
+	out->tls_seen = e.tls_seen;
+	out->verified_at = e.verified_at;
+	return 0;
+}
+
+static int
+runner_cache_put(void *ctx, const char *host, int port,
+    const struct tlsmode_entry *e, struct err *err)
+{
+	struct spool_tls_entry se;
+
+	memset(&se, 0, sizeof(se));
+	if (str_copy(se.host, sizeof(se.host), host) == -1)
+		return err_set(err, ERR_CONFIG, "host name too long");
+	se.port = port;
+	(void)str_copy(se.mode, sizeof(se.mode), tlsmode_name(e->mode));
+	se.verified_at = e->verified_at;
+	se.tls_seen = e->tls_seen;
+	return spool_tls_put(ctx, &se, err);
+}
+
+/* --- sessions ------------------------------------------------------------- */
+
+/* runner_worker_due - is anything claimable now? */
+static bool
+runner_worker_due(struct runner_worker *w)
+{
+	struct err err;
+	time_t when;
+	bool found;
+
+	err_clear(&err);
+	if (spool_next_due(w->t.sp, &when, &found, &err) == -1) {
+		log_warnx("delivery: %s", err.msg);
+		return false;
+	}
+	return found && when <= sys_time();
+}
+
+/* runner_worker_connect - the first smarthost that may be tried and
+ * opens; NULL when none does.  OUT *hi: its index. */
+static struct smtp_session *
+runner_worker_connect(struct runner_worker *w, size_t *hi)
+{
+	bool force = (w->flags & RUNNER_WORKER_FORCE) != 0;
+	struct smtp_session *s = NULL;
+	struct smtp_outcome out;
+	struct err err;
+	size_t i;
+
+	w->flags &= ~RUNNER_WORKER_FORCE; /* one forced round per worker */
+	for (i = 0; i < w->nhosts && s == NULL; i++) {
+		struct runner_host *h = &w->hosts[i];
+		int lost = h->lost_in_row;
+
+		err_clear(&err);
+		if (runner_trouble_host_load(
+			&w->t, &w->conf->smarthosts[i], h, &err) == -1) {
+			log_warnx("smarthost %s: %s",
+			    w->conf->smarthosts[i].name, err.msg);
+			return NULL;
+		}
+		h->lost_in_row = lost;
+		if (!runner_trouble_host_usable(h, sys_time(), force))
+			continue;
+		w->opts.sh = h->sh;
+		memset(&w->info, 0, sizeof(w->info));
+		s = smtp_open(&w->opts, &out);
+		if (s == NULL) {
+			(void)runner_trouble_host_fail(
+			    &w->t, h, &out, sys_time());
+			continue;
+		}
+		w->st.sessions++;
+		runner_trouble_open_ok(&w->t, h, sys_time());
+		log_debug("smarthost %s: session open (%s, tls=%s)",
+		    h->sh->name, w->info.relay, w->info.tls);
+		*hi = i;
+	}
+	return s;
+}
+
+/* runner_worker_renew - extend the leases of qids[0..n) when half of
+ * the lease has passed. */
+static void
+runner_worker_renew(
+    struct runner_worker *w, char (*qids)[SPOOL_QID_SIZE], size_t n)
+{
+	time_t now = sys_time();
+	struct err err;
+	size_t i;
+
+	if (now - w->lease_at < w->conf->lease_time / 2)
+		return;
+	for (i = 0; i < n; i++) {
+		err_clear(&err);
+		if (spool_renew(w->t.sp, qids[i], w->t.owner, now,
+			w->conf->lease_time, &err) == -1)
+			log_debug(
+			    "%s: lease not renewed: %s", qids[i], err.msg);
+	}
+	w->lease_at = now;
+}
+
+/* --- one message ---------------------------------------------------------- */
+
+static int
+runner_wmsg_chunk(const char *p, size_t n, void *arg)
+{
+	struct runner_wmsg *m = arg;
+
+	if (m->emit(p, n, m->ectx) != 0) {
+		m->emit_failed = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* runner_wmsg_body - smtp_body_fn: the stored message, chunk by chunk. */
+static int
+runner_wmsg_body(void *ctx, int (*emit)(const char *p, size_t n, void *ectx),
+    void *ectx, struct err *err)
+{
+	struct runner_wmsg *m = ctx;
+
+	m->emit = emit;
+	m->ectx = ectx;
+	m->emit_failed = false;
+	if (spool_body_read(m->w->t.sp, m->qid, runner_wmsg_chunk, m, err) ==
+	    -1)
+		return -1;
+	if (m->emit_failed)
+		return err_set(err, ERR_TEMP, "sending the message failed");
+	return 0;
+}
+
+static void
+runner_wmsg_rcpt_done(void *ctx, size_t i, const struct smtp_outcome *o)
+{
+	struct runner_wmsg *m = ctx;
+
+	runner_trouble_rcpt_early(&m->w->t, &m->a, i, o);
+}
+
+/* runner_worker_msg - the smtp_msg for a claimed envelope. */
+static void
+runner_worker_msg(const struct spool_msg_info *mi, const char **rcpts,
+    struct runner_wmsg *wm, struct smtp_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < mi->nrcpts; i++)
+		rcpts[i] = mi->rcpts[i].address;
+	memset(m, 0, sizeof(*m));
+	m->sender = mi->sender != NULL ? mi->sender : "";
+	m->rcpts = rcpts;
+	m->nrcpts = mi->nrcpts;
+	m->size = mi->size;
+	m->eightbit =
+	    mi->body_type != NULL && str_eq_ci(mi->body_type, "8BITMIME");
+	m->smtputf8 = mi->smtputf8;
+	m->ret = mi->ret;
+	m->envid = mi->envid;
+	m->notify = mi->notify;
+	m->body = runner_wmsg_body;
+	m->body_ctx = wm;
+	m->rcpt_done = runner_wmsg_rcpt_done;
+	m->done_ctx = wm;
+}
+
+/* runner_worker_bounce - queue the report for failures just written. */
+static void
+runner_worker_bounce(struct runner_worker *w, const char *qid)
+{
+	char bqid[SPOOL_QID_SIZE];
+	struct err err;
+
+	err_clear(&err);
+	if (runner_bounce_one(w->t.sp, w->conf, w->aliases, qid, sys_time(),
+		bqid, &err) == -1)
+		log_warnx("%s: bounce not queued yet (relayd retries): %s", qid,
+		    err.msg);
+}
+
+/* runner_worker_deliver - one claimed message on session s. */
+static enum runner_next
+runner_worker_deliver(struct runner_worker *w, struct smtp_session *s,
+    struct runner_host *h, const char *qid)
+{
+	struct spool_msg_info *mi = NULL;
+	struct smtp_outcome *rout, mout;
+	struct runner_wmsg wm;
+	struct smtp_msg m;
+	const char **rcpts;
+	enum runner_next next;
+	struct err err;
+	int rc;
+
+	err_clear(&err);
+	if (spool_get_claimed(
+		w->t.sp, qid, w->t.owner, sys_time(), &mi, &err) == -1) {
+		log_debug("%s: skipped: %s", qid, err.msg);
+		return RUNNER_NEXT_GO_ON;
+	}
+	if (mi->nrcpts == 0) {
+		runner_trouble_release(&w->t, qid);
+		spool_msg_info_free(mi);
+		return RUNNER_NEXT_GO_ON;
+	}
+	memset(&wm, 0, sizeof(wm));
+	wm.w = w;
+	wm.qid = qid;
+	wm.a.mi = mi;
+	wm.a.recorded = xcalloc(mi->nrcpts, sizeof(bool));
+	rcpts = xcalloc(mi->nrcpts, sizeof(*rcpts));
+	rout = xcalloc(mi->nrcpts, sizeof(*rout));
+	runner_worker_msg(mi, rcpts, &wm, &m);
+	rc = smtp_send(s, &m, rout, &mout);
+	w->st.messages++;
+	next = runner_trouble_message(&w->t, &wm.a, h, rc, rout, &mout);
+	if (wm.a.nfailed > 0)
+		runner_worker_bounce(w, qid);
+	xfree(rout);
+	xfree(rcpts);
+	xfree(wm.a.recorded);
+	spool_msg_info_free(mi);
+	return next;
+}
+
+/* runner_worker_claim - up to want due messages; 0 claimed is "none". */
+static size_t
+runner_worker_claim(
+    struct runner_worker *w, char (*qids)[SPOOL_QID_SIZE], size_t want)
+{
+	static const char more = RUNNER_WORKER_MORE;
+	struct err err;
+	size_t n = 0;
+
+	err_clear(&err);
+	if (spool_claim(w->t.sp, w->t.owner, sys_time(), w->conf->lease_time,
+		want, qids, &n, &err) == -1) {
+		log_warnx("delivery: claiming messages: %s", err.msg);
+		return 0;
+	}
+	w->lease_at = sys_time();
+	if (n == want && w->notify_fd != -1 && !w->notified) {
+		w->notified = true;
+		(void)!write(w->notify_fd, &more, 1);
+	}
+	return n;
+}
+
+/* runner_worker_session - claim and send on s until nothing is due, the
+ * per-connection limit is reached, or the session ends.  Returns
+ * RUNNER_NEXT_GO_ON when the worker is done, else what to do next. */
+static enum runner_next
+runner_worker_session(
+    struct runner_worker *w, struct smtp_session *s, struct runner_host *h)
+{
+	size_t max = h->sh->max_messages_per_connection > 0
+	    ? (size_t)h->sh->max_messages_per_connection
+	    : 1;
+	char(*qids)[SPOOL_QID_SIZE] = xcalloc(RUNNER_CLAIM_MAX, sizeof(*qids));
+	enum runner_next next = RUNNER_NEXT_GO_ON;
+	size_t done = 0, n, k;
+
+	while (next == RUNNER_NEXT_GO_ON && !runner_worker_stop && done < max) {
+		n = runner_worker_claim(w, qids,
+		    max - done < RUNNER_CLAIM_MAX ? max - done
+						  : RUNNER_CLAIM_MAX);
+		if (n == 0)
+			break;
+		for (k = 0; k < n; k++) {
+			if (next != RUNNER_NEXT_GO_ON || runner_worker_stop ||
+			    !smtp_is_ready(s)) {
+				runner_trouble_release(&w->t, qids[k]);
+				continue;
+			}
+			runner_worker_renew(w, qids + k, n - k);
+			next = runner_worker_deliver(w, s, h, qids[k]);
+			done++;
+		}
+	}
+	if (next == RUNNER_NEXT_GO_ON && done >= max && !runner_worker_stop)
+		next = RUNNER_NEXT_RECONNECT;
+	xfree(qids);
+	return next;
+}
+
+int
+runner_worker_run(const struct conf *c, struct spool *sp,
+    const struct aliases *a, const char *owner, int flags, int notify_fd,
+    struct runner_worker_stats *st, struct err *err)
+{
+	struct runner_worker w;
+	struct smtp_session *s;
+	enum runner_next next;
+	size_t hi = 0;
+	int rc = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.conf = c;
+	w.aliases = a;
+	w.t.sp = sp;
+	w.t.conf = c;
+	w.t.owner = owner;
+	w.cache.get = runner_cache_get;
+	w.cache.put = runner_cache_put;
+	w.cache.ctx = sp;
+	w.opts.conf = c;
+	w.opts.cache = &w.cache;
+	w.opts.report = &w.info;
+	w.flags = flags;
+	w.notify_fd = notify_fd;
+	w.nhosts = c->nsmarthosts;
+	w.hosts = xcalloc(w.nhosts + 1, sizeof(*w.hosts));
+	while (!runner_worker_stop && w.nhosts > 0 && runner_worker_due(&w)) {
+		s = runner_worker_connect(&w, &hi);
+		if (s == NULL)
+			break;
+		next = runner_worker_session(&w, s, &w.hosts[hi]);
+		smtp_close(s);
+		if (next == RUNNER_NEXT_LOCAL) {
+			rc = err_set(err, ERR_TEMP,
+			    "the spool failed while recording results");
+			break;
+		}
+		if (next == RUNNER_NEXT_GO_ON)
+			break;
+	}
+	if (st != NULL)
+		*st = w.st;
+	xfree(w.hosts);
+	return rc;
+}
+
+/* runner_worker_flags - parse the FLAGS argument. */
+static int
+runner_worker_flags(const char *s)
+{
+	int f = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == 'f')
+			f |= RUNNER_WORKER_FORCE;
+		else if (*s == 'v')
+			f |= RUNNER_WORKER_VERBOSE;
+	}
+	return f;
+}
+
+int
+runner_worker_main(int argc, char **argv)
+{
+	struct aliases *a = NULL;
+	struct spool *sp = NULL;
+	struct conf *c = NULL;
+	struct err err;
+	int flags, rc = 75;
+	char *db;
+
+	if (argc != 5)
+		return 64;
+	flags = runner_worker_flags(argv[4]);
+	log_init("relayd",
+	    LOG_TO_SYSLOG | LOG_TO_STDERR |
+		((flags & RUNNER_WORKER_VERBOSE) ? LOG_VERBOSE : 0));
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		log_warn("prctl");
+	runner_worker_signals();
+	if (fs_set_cloexec(RUNNER_WORKER_FD) == -1 ||
+	    fs_set_nonblock(RUNNER_WORKER_FD, 1) == -1)
+		return 64;
+	err_clear(&err);
+	c = conf_load(argv[2], &err);
+	if (c == NULL) {
+		log_errx("delivery worker: %s", err.msg);
+		return 78;
+	}
+	if (c->log_file != NULL && log_set_file(c->log_file) == -1)
+		log_warn("cannot open %s", c->log_file);
+	db = conf_db_path(c);
+	sp = spool_open(db, 0, &err);
+	xfree(db);
+	if (sp == NULL)
+		goto out_fail;
+	a = aliases_load(c->aliases, &err);
+	if (a == NULL)
+		log_warnx(
+		    "aliases: %s (bounces go to senders as they are)", err.msg);
+	if (runner_worker_run(
+		c, sp, a, argv[3], flags, RUNNER_WORKER_FD, NULL, &err) == 0)
+		rc = 0;
+out_fail:
+	if (rc != 0)
+		log_errx("delivery worker: %s", err.msg);
+	aliases_free(a);
+	spool_close(sp);
+	conf_free(c);
+	return rc;
+}

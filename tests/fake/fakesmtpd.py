@@ -45,10 +45,13 @@ Behaviour keys (l.behave(**kw); all optional):
     huge_reply_at       verb answered with a 100000-line reply
     drop_at             verb at which the connection is closed
     drop_in_data_after  close after this many bytes of message data
+    drop_if_data_contains  bytes: close, without a reply, any message
+                        whose data contains them (a "poison" message)
 
 Recording: srv.messages (dicts: mail_from, mail_params, rcpts,
 rcpt_params, data, wire, listener, tls, at = time.monotonic() when the
-final dot was answered); each listener's connections count and
+final dot was answered); srv.mail_at (time.monotonic() of every MAIL
+command received, in order); each listener's connections count and
 sessions; each session's rx_plain / rx_tls (every byte received before and
 after TLS), chunks [(phase, bytes)] as each recv() returned them,
 commands [(phase, line)], auth [(mech, user, ok)], tls (handshake done),
@@ -266,6 +269,8 @@ class Session:
             self.reply("501 5.5.4 syntax")
             return
         addr, _, params = rest[5:].partition(" ")
+        with self.listener.server.lock:
+            self.listener.server.mail_at.append(time.monotonic())
         r = self.override("MAIL", "250 2.1.0 ok")
         if (r.encode() if isinstance(r, str) else r).startswith(b"250"):
             self.reset()
@@ -311,6 +316,9 @@ class Session:
         if not (isinstance(r, str) and r.startswith("354")):
             return
         raw = self.read_data()
+        poison = self.listener.b.get("drop_if_data_contains")
+        if poison and poison in raw:
+            raise Closed()
         lines = raw.split(b"\r\n") if raw else []
         body = b"".join((l[1:] if l.startswith(b".") else l) + b"\r\n"
                         for l in lines)
@@ -463,6 +471,7 @@ class FakeSMTPD:
         self.keyfile = keyfile
         self.listeners = []
         self.messages = []
+        self.mail_at = []
         self.users = {"user": "secret"}
         self.tokens = {"user": "token123"}
         self.lock = threading.Lock()

@@ -341,6 +341,10 @@ runner_sched_tick(
 
 	if (s->stopping)
 		return;
+	if (s->kicked &&
+	    now + (time_t)e->conf->retry_lifetime + 1 <
+		s->next_house) /* new mail expires before the next run */
+		s->next_house = now + (time_t)e->conf->retry_lifetime + 1;
 	if (s->flushed)
 		runner_sched_flush_now(e, now);
 	runner_sched_house(s, e, now);

@@ -212,7 +212,7 @@ runner_trouble_host_fail(struct runner_trouble *t, struct runner_host *h,
 	runner_host_put(t, h);
 	if (fault && changed)
 		log_warnx("smarthost %s: relay fault %s: %s; queue held, "
-			  "nothing bounced, retried every %llds",
+			  "retried every %llds",
 		    h->sh->name, name, hh->last_text, delay);
 	else if (fault)
 		log_debug("smarthost %s: still held by the same fault, next "

@@ -10,6 +10,7 @@ pkgs="
 	libssl-dev libconfuse-dev libsqlite3-dev libcmocka-dev
 	sqlite3 openssl python3 ca-certificates
 	postfix libsasl2-modules sasl2-bin swaks
+	php-cli php-symfony-mailer
 	mandoc util-linux procps passwd iproute2
 	debhelper dpkg-dev fakeroot systemd rpm debootstrap
 "

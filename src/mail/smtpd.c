@@ -143,19 +143,19 @@ smtpd_reply(struct smtpd *s, int code, const char *enh, const char *fmt, ...)
 {
 	char text[400], clean[400], line[512];
 	va_list ap;
-	int n;
+	int rc;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	smtpd_text(clean, sizeof(clean), text);
 	if (enh != NULL)
-		n = snprintf(
+		rc = str_fmt(
 		    line, sizeof(line), "%03d %s %s\r\n", code, enh, clean);
 	else
-		n = snprintf(line, sizeof(line), "%03d %s\r\n", code, clean);
-	if (n > 0 && (size_t)n < sizeof(line))
-		s->ops->reply(s->arg, line, (size_t)n);
+		rc = str_fmt(line, sizeof(line), "%03d %s\r\n", code, clean);
+	if (rc == 0)
+		s->ops->reply(s->arg, line, strlen(line));
 }
 
 /* smtpd_enh - the enhanced status code for a reply code. */
@@ -223,7 +223,8 @@ smtpd_close(struct smtpd *s, const char *enh, const char *why)
 	s->phase = SMTPD_CLOSED;
 }
 
-/* smtpd_bad - reply to a bad command; close after too many. */
+/* smtpd_bad - reply to a protocol error (500-503, 555; refused
+ * addresses and sizes are not counted); close after too many. */
 static void
 smtpd_bad(struct smtpd *s, int code, const char *enh, const char *text)
 {
@@ -314,12 +315,12 @@ smtpd_address(struct smtpd *s, const char *addr, const char *enh)
 
 	err_clear(&err);
 	if (addr_is_8bit(q)) {
-		smtpd_bad(s, 553, "5.6.7",
+		smtpd_reply(s, 553, "5.6.7",
 		    "non-ASCII address: SMTPUTF8 is not offered here");
 	} else if (addr_check_envelope(q, &err) == -1) {
-		smtpd_bad(s, 553, enh, err.msg);
+		smtpd_reply(s, 553, enh, "%s", err.msg);
 	} else if (!subproto_valid_value(q, false)) {
-		smtpd_bad(s, 553, enh,
+		smtpd_reply(s, 553, enh,
 		    "address with white space or control characters");
 	} else {
 		return q;
@@ -385,7 +386,6 @@ static void
 smtpd_cmd_ehlo(struct smtpd *s, char *arg)
 {
 	char host[256], text[512];
-	int n;
 
 	if (*arg == '\0') {
 		smtpd_bad(s, 501, "5.5.4", "syntax: EHLO hostname");
@@ -395,12 +395,11 @@ smtpd_cmd_ehlo(struct smtpd *s, char *arg)
 	s->helo = true;
 	s->esmtp = true;
 	smtpd_text(host, sizeof(host), s->conf->hostname);
-	n = snprintf(text, sizeof(text),
-	    "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n"
-	    "250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n",
-	    host, (unsigned long long)s->conf->max_message_size);
-	if (n > 0 && (size_t)n < sizeof(text))
-		s->ops->reply(s->arg, text, (size_t)n);
+	if (str_fmt(text, sizeof(text),
+		"250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n"
+		"250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n",
+		host, (unsigned long long)s->conf->max_message_size) == 0)
+		s->ops->reply(s->arg, text, strlen(text));
 }
 
 static void
@@ -456,7 +455,7 @@ smtpd_cmd_rcpt(struct smtpd *s, char *arg)
 		return;
 	}
 	if (*addr == '\0') {
-		smtpd_bad(s, 553, "5.1.3", "a recipient cannot be empty");
+		smtpd_reply(s, 553, "5.1.3", "a recipient cannot be empty");
 		return;
 	}
 	q = smtpd_address(s, addr, "5.1.3");

@@ -117,6 +117,10 @@ sendmail_run(const char *prog, const struct submit_args *a,
 		if (submit_queue_flush(c, err) == -1)
 			rc = sendmail_fail(prog, err);
 		break;
+	case SUBMIT_MODE_SMTP:
+		if (submit_smtp(c, a, err) == -1)
+			rc = sendmail_fail(prog, err);
+		break;
 	case SUBMIT_MODE_NOOP:
 		break;
 	}

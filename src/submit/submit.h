@@ -46,6 +46,7 @@ enum submit_mode {
 	SUBMIT_MODE_VERIFY, /* -bv */
 	SUBMIT_MODE_FLUSH, /* -q, -q0, -qR..., -qS..., -qI... */
 	SUBMIT_MODE_NOOP, /* -bh, -bH, -qINTERVAL: exit 0 */
+	SUBMIT_MODE_SMTP, /* -bs: SMTP on stdin/stdout */
 };
 
 #define SUBMIT_MAX_WARN 8
@@ -77,8 +78,9 @@ struct submit_args {
  * get sendmail 8's fixups; argv[0] "mailq" means -bp and "newaliases"
  * -bi).  is_root: the real uid is 0 (-C is refused otherwise).  The
  * result borrows strings from argv.  Errors: ERR_PERM with reason
- * SUBMIT_R_USAGE (unknown option, missing value, bad -B/-V, -bd/-bs/...,
- * an operand starting with '-' before "--", no recipients) or
+ * SUBMIT_R_USAGE (unknown option, missing value, bad -B/-V, -bd/...,
+ * an operand starting with '-' before "--", no recipients, recipients
+ * with -bs) or
  * SUBMIT_R_NOPERM (-C by non-root; the file is not read). */
 int submit_args_parse(struct submit_args *a, int argc, char *const *argv,
     bool is_root, struct err *err);
@@ -149,6 +151,15 @@ int submit_verify(const struct conf *c, const struct submit_args *a, FILE *out,
  * file, print "PATH: N aliases" to out.  Errors: ERR_CONFIG with
  * "file:line: problem". */
 int submit_newaliases(const struct conf *c, FILE *out, struct err *err);
+
+/* submit_smtp - -bs: an SMTP session on fds 0 and 1 (mail/smtpd.h);
+ * every message accepted goes to relayd or the maildrop like any other
+ * (its 250 comes after the hand-off committed).  a supplies -F (the name
+ * of a generated From) and -B (the default BODY).  0 when the session
+ * ended with QUIT or at end of input between messages; ERR_TEMP when it
+ * ended inside DATA, timed out, or standard output failed. */
+int submit_smtp(
+    const struct conf *c, const struct submit_args *a, struct err *err);
 
 /* submit_queue_flush - -q: ask relayd to run the queue now. */
 int submit_queue_flush(const struct conf *c, struct err *err);

@@ -224,9 +224,8 @@ submit_opt_b(struct submit_args *a, const char *v, struct err *err)
 		    "start it with systemctl start relay)",
 		    v[0]);
 	case 's':
-		return submit_err_usage(err,
-		    "-bs: SMTP on standard input is not supported yet; pass "
-		    "the recipients on the command line or use -t");
+		a->mode = SUBMIT_MODE_SMTP;
+		return 0;
 	default:
 		return submit_err_usage(err,
 		    "-b%s: unsupported mode (use -bm, "
@@ -447,6 +446,9 @@ submit_check_operands(
 			    "that really starts with '-')",
 			    a->rcpts[k]);
 	}
+	if (a->nrcpts > 0 && a->mode == SUBMIT_MODE_SMTP)
+		return submit_err_usage(
+		    err, "-bs takes no recipients: they come with RCPT TO");
 	if (a->nrcpts > 0)
 		return 0;
 	if (a->mode == SUBMIT_MODE_VERIFY)

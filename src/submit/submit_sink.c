@@ -235,6 +235,7 @@ submit_sink_open(const struct conf *c, struct err *err)
 
 	s->fd = -1;
 	s->timeout = c->data_timeout;
+	sink_state = SINK_IDLE; /* a new message (sendmail -bs sends several) */
 	if (sink_connect(s, c) == 0)
 		return s;
 	if (sink_maildrop_open(s, c, err) == 0)

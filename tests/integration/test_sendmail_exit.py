@@ -1,6 +1,6 @@
 """sendmail's exit codes for every error class, through the real binary with
-relayd stopped: usage 64 (unknown option, no recipients, -bd, -bs, dash
-recipient, bad address, -t without header recipients), data error 65,
+relayd stopped: usage 64 (unknown option, no recipients, -bd, -bs with
+recipients, dash recipient, bad address, -t without header recipients), data error 65,
 too large 69, hop limit 69, -C as non-root 77 (the file is not read), bad
 configuration 78, maildrop missing or not writable 75, disk full 75
 (ulimit -f), and the modes that queue nothing: -bv, -bi / newaliases
@@ -47,7 +47,7 @@ def test_usage_errors():
         expect(env, [], msg, 64, ["no recipients"])
         expect(env, ["-i"], msg, 64, ["no recipients"])
         expect(env, ["-bd"], msg, 64, ["daemon mode"])
-        expect(env, ["-bs"], msg, 64, ["not supported yet"])
+        expect(env, ["-bs", "x@example.net"], msg, 64, ["no recipients"])
         expect(env, ["-bt"], msg, 64)
         expect(env, ["root", "-t"], msg, 64, ["starts with '-'"])
         expect(env, ["-f"], msg, 64, ["needs a value"])

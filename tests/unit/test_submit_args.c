@@ -180,7 +180,9 @@ test_modes(void **state)
 	assert_int_equal(a.mode, SUBMIT_MODE_NOOP);
 	assert_int_equal(parse(&a, ARGV("sendmail", "-bd")), EX_USAGE);
 	assert_int_equal(parse(&a, ARGV("sendmail", "-bD")), EX_USAGE);
-	assert_int_equal(parse(&a, ARGV("sendmail", "-bs")), EX_USAGE);
+	assert_int_equal(parse(&a, ARGV("sendmail", "-bs")), 0);
+	assert_int_equal(a.mode, SUBMIT_MODE_SMTP);
+	assert_int_equal(parse(&a, ARGV("sendmail", "-bs", "a")), EX_USAGE);
 	assert_int_equal(parse(&a, ARGV("sendmail", "-bt")), EX_USAGE);
 	assert_int_equal(parse(&a, ARGV("sendmail", "-ba")), EX_USAGE);
 	assert_int_equal(parse(&a, ARGV("sendmail", "-bC")), EX_USAGE);

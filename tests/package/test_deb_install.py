@@ -12,12 +12,14 @@ untouched.
     the package promises; point /etc/relay/relay.conf at a fake STARTTLS
     smarthost with AUTH on 127.0.0.1 (run by this script on the host; the
     root shares its network) and write its password into /etc/relay/secret;
- 4. start relayd by hand as root in the root (no systemd); it must drop to
-    user relay (checked in /proc);
- 5. as an ordinary user made with useradd in the root: `echo hi | mail -s
-    test root` (bsd-mailx) and a cron-style `sendmail -FCronDaemon -i
-    -B8BITMIME -oem root`; both arrive at the smarthost, over TLS, AUTH
-    only after TLS, the recipient qualified;
+ 4. with relayd down, an ordinary user (made with useradd in the root)
+    sends a message: set-group-ID sendmail leaves it in the maildrop;
+    then start relayd by hand as root in the root (no systemd); it must
+    drop to user relay (checked in /proc);
+ 5. as that user: `echo hi | mail -s test root` (bsd-mailx) and a
+    cron-style `sendmail -FCronDaemon -i -B8BITMIME -oem root`; both, and
+    the maildrop's message, arrive at the smarthost, over TLS, AUTH only
+    after TLS, the recipient qualified;
  6. that user cannot read /etc/relay/secret, queue.db (and -wal, -shm),
     another user's message (relayctl show refused, mailq shows only their
     own, a direct SQLite open refused);
@@ -279,10 +281,10 @@ class PackageTest:
             self.root.mount()
             self.step("3 install the package and configure it",
                       self.install, True)
-            started = self.step("4 start relayd as user relay",
+            started = self.step("4 maildrop while down; relayd as relay",
                                 self.start_relayd, False)
             if started:
-                self.step("5 mail and cron mail arrive at the smarthost",
+                self.step("5 mail, cron mail, maildrop arrive by TLS",
                           self.send_and_deliver, False)
                 self.step("6 what an ordinary user cannot read",
                           self.privileges, False)
@@ -461,7 +463,29 @@ class PackageTest:
 
     # --- 4: relayd -----------------------------------------------------------
 
+    def submit_offline(self):
+        """sendmail with relayd down: set-group-ID relay by the package's
+        statoverride, it leaves the message in the maildrop."""
+        drop = self.root.p("/var/spool/relay/maildrop")
+        before = set(os.listdir(drop))
+        self.send(USER, ["/usr/sbin/sendmail", "-i", "root"],
+                  b"Subject: offline\n\nsent while relayd was down\n",
+                  "sendmail with relayd down")
+        new = sorted(set(os.listdir(drop)) - before)
+        check(len(new) == 1, "sendmail with relayd down left %s in the "
+              "maildrop" % new)
+        st = os.lstat(os.path.join(drop, new[0]))
+        uid = self.root.passwd(USER)[0]
+        gid = self.root.group("relay")
+        check(st.st_uid == uid and st.st_gid == gid,
+              "the maildrop file is %d:%d, expected %d:%d (%s, group "
+              "relay by set-group-ID sendmail)" % (st.st_uid, st.st_gid,
+                                                   uid, gid, USER))
+        say("relayd down: sendmail left %s in the maildrop (uid %d, group "
+            "relay)" % (new[0], uid))
+
     def start_relayd(self):
+        self.submit_offline()
         root = self.root
         log = open(self.relayd_log, "ab")
         try:
@@ -549,29 +573,29 @@ class PackageTest:
                   b"Subject: held 1\n\nmine\n", "sendmail hold-1")
         self.send(OTHER, ["/usr/sbin/sendmail", "-i", "hold-2@example.net"],
                   b"Subject: held 2\n\nnot yours\n", "sendmail hold-2")
-        say("4 messages submitted; waiting for 2 at the smarthost")
+        say("4 messages submitted; waiting for 3 at the smarthost (with "
+            "the one from the maildrop)")
 
-        mailx = cron = None
+        wanted = {"mail -s test root": b"Subject: test\r\n",
+                  "the cron message": b"Subject: Cron <",
+                  "the maildrop's message": b"Subject: offline\r\n"}
+        got = {}
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and len(got) < len(wanted):
             for m in list(self.fake.messages):
-                if b"\r\nSubject: test\r\n" in b"\r\n" + m["data"]:
-                    mailx = m
-                if b"\r\nSubject: Cron <" in b"\r\n" + m["data"]:
-                    cron = m
-            if mailx and cron:
-                break
+                for what, subject in wanted.items():
+                    if b"\r\n" + subject in b"\r\n" + m["data"]:
+                        got[what] = m
             time.sleep(0.2)
-        check(mailx is not None and cron is not None,
-              "within 90s the smarthost received %s%s" % (
-                  "" if mailx else "not the mail(1) message ",
-                  "" if cron else "not the cron message"))
-        say("both arrived")
+        missing = sorted(set(wanted) - set(got))
+        check(not missing, "within 90s the smarthost did not receive: %s" %
+              ", ".join(missing))
+        say("all 3 arrived")
+        mailx, cron = got["mail -s test root"], got["the cron message"]
 
         sender = "%s@%s" % (USER, DOMAIN)
         qualified = ["root@%s" % DOMAIN]
-        for m, what in ((mailx, "mail -s test root"),
-                        (cron, "the cron message")):
+        for what, m in sorted(got.items()):
             check(m["tls"], "%s was sent without TLS" % what)
             check(m["mail_from"] == sender,
                   "%s: MAIL FROM:<%s>, expected <%s>" % (

@@ -5,7 +5,8 @@
  *
  * Runs in the foreground (systemd or a test harness supervises it), logs
  * to stderr, syslog (facility mail) and log_file when set.  Started as
- * root it prepares its directories and drops to the configured user;
+ * root it binds the optional loopback SMTP listener (runner_listen),
+ * prepares its directories and drops to the configured user;
  * started as anyone else it runs as that user.  --once imports the
  * maildrop and exits.
  *
@@ -25,6 +26,7 @@
 #include "base/log.h"
 #include "mail/conf.h"
 #include "runner/runner.h"
+#include "runner/runner_listen.h"
 #include "runner/runner_setup.h"
 #include "runner/runner_worker.h"
 
@@ -70,6 +72,7 @@ main(int argc, char **argv)
 	const char *conffile = NULL;
 	bool once = false;
 	int flags = LOG_TO_STDERR | LOG_TO_SYSLOG, ch, rc;
+	struct runner_listen *smtp = NULL;
 	struct runner *r;
 	struct conf *c;
 	struct err err;
@@ -97,15 +100,22 @@ main(int argc, char **argv)
 	c = conf_load(conffile, &err);
 	if (c == NULL)
 		return relayd_fail(&err);
-	if (runner_setup(c, &err) == -1) {
+	/* the SMTP listener binds before the privilege drop (port 25) */
+	if (runner_listen_check(c, &err) == -1 ||
+	    (!once && runner_listen_open(c, &smtp, &err) == -1) ||
+	    runner_setup(c, &err) == -1) {
+		runner_listen_free(smtp);
 		conf_free(c);
 		return relayd_fail(&err);
 	}
 	if (c->log_file != NULL && log_set_file(c->log_file) == -1)
 		log_warn("cannot open %s", c->log_file);
 	r = runner_new(c, &err);
-	if (r == NULL)
+	if (r == NULL) {
+		runner_listen_free(smtp);
 		return relayd_fail(&err);
+	}
+	runner_set_listener(r, smtp);
 	rc = once ? runner_once(r, &err) : runner_run(r, &err);
 	if (rc == -1)
 		rc = relayd_fail(&err);

@@ -40,6 +40,7 @@
 #include "runner/runner_conn.h"
 #include "runner/runner_ctl.h"
 #include "runner/runner_enqueue.h"
+#include "runner/runner_listen.h"
 #include "runner/runner_maildrop.h"
 #include "runner/runner_proc.h"
 #include "runner/runner_sched.h"
@@ -63,6 +64,7 @@ struct runner {
 	bool import_due;
 	time_t accept_paused_until; /* out of descriptors until then */
 	struct runner_sched *sched; /* delivery workers, housekeeping */
+	struct runner_listen *listen; /* loopback SMTP listener, or NULL */
 };
 
 static volatile sig_atomic_t runner_sig_term, runner_sig_hup, runner_sig_chld;
@@ -168,6 +170,7 @@ runner_free(struct runner *r)
 	}
 	runner_procs_free(&r->procs);
 	runner_sched_free(r->sched);
+	runner_listen_free(r->listen);
 	spool_close(r->sp);
 	aliases_free(r->aliases);
 	conf_free(r->conf);
@@ -548,7 +551,7 @@ runner_tick(struct runner *r, time_t now)
 static int
 runner_timeout(const struct runner *r, time_t now)
 {
-	time_t next = r->next_import;
+	time_t next = r->next_import, smtp_next;
 	size_t i;
 
 	if (r->import_due)
@@ -558,6 +561,9 @@ runner_timeout(const struct runner *r, time_t now)
 	for (i = 0; i < r->nconns; i++)
 		if (r->conns[i]->last + r->conf->data_timeout + 1 < next)
 			next = r->conns[i]->last + r->conf->data_timeout + 1;
+	smtp_next = runner_listen_next(r->listen, r->conf);
+	if (smtp_next != 0 && smtp_next < next)
+		next = smtp_next;
 	if (next <= now)
 		return 0;
 	return runner_sched_timeout(
@@ -572,7 +578,9 @@ runner_pollset(struct runner *r, time_t now)
 	size_t i, n = 0;
 
 	r->pfds = xreallocarray(r->pfds,
-	    r->nconns + 2 + RUNNER_SCHED_MAX_WORKERS, sizeof(*r->pfds));
+	    r->nconns + 2 + RUNNER_SCHED_MAX_WORKERS +
+		runner_listen_nfds(r->listen),
+	    sizeof(*r->pfds));
 	r->pfds[n++] = (struct pollfd){ runner_sigpipe[0], POLLIN, 0 };
 	r->pfds[n++] = (struct pollfd){ accepting ? r->lfd : -1, POLLIN, 0 };
 	for (i = 0; i < r->nconns; i++) {
@@ -587,7 +595,28 @@ runner_pollset(struct runner *r, time_t now)
 	}
 	n += runner_sched_pollfds(
 	    r->sched, r->pfds + n, RUNNER_SCHED_MAX_WORKERS);
+	n += runner_listen_pollfds(
+	    r->listen, r->pfds + n, runner_listen_nfds(r->listen));
 	r->npfds = n;
+}
+
+void
+runner_set_listener(struct runner *r, struct runner_listen *l)
+{
+	runner_listen_free(r->listen);
+	r->listen = l;
+}
+
+/* runner_smtp_round - commit what came in over the SMTP listener (its
+ * own transaction, after the socket's group commit), time sessions out. */
+static void
+runner_smtp_round(struct runner *r, time_t now)
+{
+	struct runner_enqueue ex = runner_ex(r);
+
+	if (runner_listen_commit(r->listen, &ex) > 0)
+		runner_sched_kick(r->sched);
+	runner_listen_sweep(r->listen, r->conf, now);
 }
 
 /* runner_reload - SIGHUP: a new configuration, or the old one kept. */
@@ -684,6 +713,7 @@ runner_shutdown(struct runner *r)
 		dropped += r->conns[i]->state == RUNNER_CONN_SUBMIT;
 	log_info("stopping: %zu submission%s in progress dropped (not queued)",
 	    dropped, dropped == 1 ? "" : "s");
+	runner_listen_stop(r->listen);
 	runner_sched_stop(r->sched, &r->procs, r->sp);
 	runner_proc_signal(&r->procs, SIGTERM);
 	runner_proc_reap(&r->procs, NULL, NULL);
@@ -722,7 +752,9 @@ runner_run(struct runner *r, struct err *err)
 		runner_service(r, now);
 		if (r->pfds[1].revents & POLLIN)
 			runner_accept(r, now);
+		runner_listen_io(r->listen, r->pfds, r->npfds, r->conf, now);
 		runner_commit_ready(r);
+		runner_smtp_round(r, now);
 		runner_sweep(r, now);
 		runner_tick(r, now);
 	}

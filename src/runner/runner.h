@@ -51,6 +51,12 @@ struct runner;
  * NULL with err: ERR_CONFIG (bad aliases, corrupt spool), ERR_TEMP. */
 struct runner *runner_new(struct conf *c, struct err *err);
 
+/* runner_set_listener - hand r the SMTP listener opened (before the
+ * privilege drop) by runner_listen_open; r owns it from now on.  NULL:
+ * none. */
+struct runner_listen;
+void runner_set_listener(struct runner *r, struct runner_listen *l);
+
 /* runner_free - close everything; NULL is a no-op. */
 void runner_free(struct runner *r);
 

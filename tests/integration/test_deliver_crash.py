@@ -48,6 +48,7 @@ def _markers(fake):
 def test_kill9():
     seed = int(os.environ.get("RELAY_TEST_SEED", time.time_ns() % 100000))
     rng = random.Random(seed)
+    print("seed %d (set RELAY_TEST_SEED to repeat)" % seed, flush=True)
     with dt.Lab(["implicit"], lease="2s", max_connections=2,
                 max_messages_per_connection=4) as lab:
         lab.listeners[0].behave(reply_delay=0.003)
@@ -76,9 +77,9 @@ def test_kill9():
         got = _markers(lab.fake)
         lost = [m for m in markers if got[m] == 0]
         dups = sum(n - 1 for n in got.values() if n > 1)
-        print("kill -9: seed %d, %d runs, %d messages, %d workers killed "
-              "hard, %d lost, %d delivered twice" % (
-                  seed, RUNS, len(markers), hard, len(lost), dups))
+        print("kill -9: %d runs, %d messages, %d workers killed hard, "
+              "%d lost, %d delivered twice" % (
+                  RUNS, len(markers), hard, len(lost), dups))
         assert not lost, lost
         assert dups <= hard, (dups, hard)
         assert lab.env.query("SELECT count(*) FROM messages WHERE "

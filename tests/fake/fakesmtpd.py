@@ -14,10 +14,13 @@ As a module:
 As a program (for benchmarks and manual runs):
 
     fakesmtpd.py --cert C --key K --listen implicit:0 --listen starttls:0
-                 [--behave JSON] [--users JSON]
+                 [--behave JSON] [--users JSON] [--save DIR]
 
 prints "LISTEN <kind> <port>" for each listener and "READY", then serves
-until SIGTERM or stdin closes, and prints a JSON summary.
+until SIGTERM or stdin closes, and prints a JSON summary.  With --save,
+each message received is also written to DIR/N.eml as it arrives (N from
+1), with its envelope in DIR/N.env ("MAIL FROM", "RCPT TO" lines and the
+listener).
 
 Listener kinds: "plain" (no TLS offered), "starttls" (EHLO offers STARTTLS)
 and "implicit" (TLS from the first byte).  The kind of a listener may be
@@ -324,13 +327,16 @@ class Session:
                         for l in lines)
         srv = self.listener.server
         with srv.lock:
-            srv.messages.append({
+            msg = {
                 "mail_from": self.mail_from, "mail_params": self.mail_params,
                 "rcpts": list(self.rcpts),
                 "rcpt_params": list(self.rcpt_params),
                 "data": body, "wire": raw, "listener": self.listener.name,
-                "tls": self.tls, "at": time.monotonic()})
+                "tls": self.tls, "at": time.monotonic()}
+            srv.messages.append(msg)
             n = len(srv.messages)
+            if srv.save_dir:
+                srv.save(n, msg)
         self.reply(self.override("DOT", "250 2.0.0 Ok: queued as FAKE%d" % n))
         self.reset()
 
@@ -472,6 +478,7 @@ class FakeSMTPD:
         self.listeners = []
         self.messages = []
         self.mail_at = []
+        self.save_dir = None
         self.users = {"user": "secret"}
         self.tokens = {"user": "token123"}
         self.lock = threading.Lock()
@@ -482,6 +489,17 @@ class FakeSMTPD:
         l = Listener(self, kind, port, host, cert, name)
         self.listeners.append(l)
         return l
+
+    def save(self, n, msg):
+        """Write message n to save_dir (program mode --save)."""
+        base = os.path.join(self.save_dir, "%d" % n)
+        with open(base + ".env", "w") as f:
+            f.write("MAIL FROM:<%s>\n" % msg["mail_from"])
+            f.write("".join("RCPT TO:<%s>\n" % r for r in msg["rcpts"]))
+            f.write("listener: %s, tls: %s\n" % (msg["listener"],
+                                                 msg["tls"]))
+        with open(base + ".eml", "wb") as f:
+            f.write(msg["data"])
 
     def ssl_context(self, listener):
         cert = listener.cert or (self.certfile, self.keyfile)
@@ -531,8 +549,10 @@ def main(argv):
                     help="KIND:PORT[:HOST]")
     ap.add_argument("--behave", default="{}", help="JSON for every listener")
     ap.add_argument("--users", default=None, help='JSON {"user": "pass"}')
+    ap.add_argument("--save", default=None, help="write messages here")
     a = ap.parse_args(argv)
     srv = FakeSMTPD(a.cert, a.key)
+    srv.save_dir = a.save
     if a.users:
         srv.users = json.loads(a.users)
     beh = json.loads(a.behave)

@@ -123,8 +123,9 @@ def test_expiry():
         orig = lab.qids("alice@example.net")[0]
         assert lab.rcpt_rows(orig)[0][4] == "lifetime_expired"
         lab.wait(lambda: len(lab.qids("")) == 2, "the bounce queued")
-        assert lab.log_lines("no bounce for 1 failed recipient: the "
-                             "sender is the null sender")
+        lab.wait(lambda: lab.log_lines("no bounce for 1 failed recipient: "
+                                       "the sender is the null sender"),
+                 "the null sender's failure logged")
         assert lab.log_lines("status=bounced (lifetime_expired")
         lab.revive(0)
         lab.wait(lambda: len(lab.fake.messages) == 1, "the bounce sent")

@@ -68,8 +68,9 @@ def test_users_see_their_own():
         assert b"jos\\xc3\\xa9@example.org" in human, human
         odd = r.split()[1]
         js = [m for m in env.relayctl_json(["list"]) if m["id"] == odd]
-        assert js[0]["sender"].encode("latin-1") == \
-            "jos\u00e9@example.org".encode(), js
+        # --json carries valid UTF-8 as it is, so any JSON reader sees
+        # the real address
+        assert js[0]["sender"] == "jos\u00e9@example.org", js
 
         # relayd down
         assert env.stop() == 0

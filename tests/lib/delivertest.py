@@ -212,6 +212,20 @@ class Lab:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.cleanup()
+    def sanitizer_reports(self):
+        """Lines of relayd's stderr (workers included) where a sanitizer
+        reported something (ASan/UBSan builds)."""
+        return [l for l in self.env.log().splitlines()
+                if "Sanitizer" in l or "runtime error:" in l]
+
+    def __exit__(self, exc_type, *exc):
+        try:
+            reports = self.sanitizer_reports() if exc_type is None else []
+        finally:
+            if reports:
+                log = self.env.log()
+            self.cleanup()
+        if reports:
+            raise AssertionError("sanitizer reports in relayd's log:\n" +
+                                 log[-8000:])
         return False

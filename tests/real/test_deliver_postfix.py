@@ -50,8 +50,14 @@ def test_postfix_delivery():
             lab.send(["nobody@" + postfixlab.DOMAIN],
                      b"Subject: refused\n\nx\n", sender=SENDER)
             assert pf.wait_delivered(6), pf.maillog()
-            with open(pf.mailbox_files()[-1], "rb") as f:
-                data = f.read()
+            reports = []
+            for path in pf.mailbox_files():
+                with open(path, "rb") as f:
+                    data = f.read()
+                if b"multipart/report" in data:
+                    reports.append(data)
+            assert len(reports) == 1, len(reports)
+            data = reports[0]
             msg = email.message_from_bytes(data,
                                            policy=email.policy.compat32)
             assert msg.get_content_type() == "multipart/report", data[:500]

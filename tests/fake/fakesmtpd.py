@@ -55,8 +55,9 @@ Recording: srv.messages (dicts: mail_from, mail_params, rcpts,
 rcpt_params, data, wire, listener, tls, at = time.monotonic() when the
 final dot was answered); srv.mail_at (time.monotonic() of every MAIL
 command received, in order); each listener's connections count and
-sessions; each session's rx_plain / rx_tls (every byte received before and
-after TLS), chunks [(phase, bytes)] as each recv() returned them,
+sessions; each session's opened_at / closed_at (time.monotonic(); closed
+at QUIT, or when the connection closed),
+rx_plain / rx_tls (every byte received before and after TLS), chunks [(phase, bytes)] as each recv() returned them,
 commands [(phase, line)], auth [(mech, user, ok)], tls (handshake done),
 tls_error.
 """
@@ -96,6 +97,8 @@ class Session:
         self.tls_error = None
         self.closed = False
         self.buf = b""
+        self.opened_at = time.monotonic()
+        self.closed_at = None
 
     # --- I/O ---------------------------------------------------------
     def phase(self):
@@ -171,6 +174,8 @@ class Session:
         if self.closed:
             return
         self.closed = True
+        if self.closed_at is None:
+            self.closed_at = time.monotonic()
         try:
             self.sock.close()
         except OSError:
@@ -263,6 +268,7 @@ class Session:
         self.reply("250 2.0.0 ok")
 
     def cmd_quit(self, text):
+        self.closed_at = time.monotonic()
         self.reply("221 2.0.0 bye")
         return "quit"
 

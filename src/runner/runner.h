@@ -16,14 +16,16 @@
  *         -> write pending replies, drop connections silent for longer
  *            than data_timeout (the same bound sendmail puts on relayd)
  *         -> runner_tick: timed work (maildrop import every minute or when
- *            flushed).  The queue runner's delivery pass belongs here: it
- *            picks due messages and hands them to worker processes
- *            (runner_proc, kind RUNNER_PROC_WORKER); their result pipes go
- *            into the same poll set, and their spool updates happen in
- *            this loop between group commits.
+ *            flushed), then the queue runner's plan (runner_sched): when
+ *            something is due and a smarthost may be tried, it starts a
+ *            delivery worker (runner_worker, a fresh relayd image with its
+ *            own spool connection; runner_proc kind RUNNER_PROC_WORKER).
+ *            Workers write their results themselves; their pipes ("more
+ *            is waiting") are in the same poll set, and a worker that
+ *            exits has its claims released here.
  *
- * relayd --once runs runner_once: the maildrop import (and, with the
- * queue runner, one delivery pass), then returns.
+ * relayd --once runs runner_once: the maildrop import and one delivery
+ * pass in this process (runner_sched_once), then returns.
  */
 #ifndef RELAY_RUNNER_H
 #define RELAY_RUNNER_H

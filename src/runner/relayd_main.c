@@ -8,7 +8,9 @@
  * root it binds the optional loopback SMTP listener (runner_listen),
  * prepares its directories and drops to the configured user;
  * started as anyone else it runs as that user.  --once imports the
- * maildrop and exits.
+ * maildrop, delivers everything due and exits.  "relayd
+ * RUNNER_WORKER_ARG ..." is a delivery worker started by relayd itself
+ * (runner_worker.h).
  *
  * Exit codes: 0 stopped by SIGTERM/SIGINT (or --once done), 64 usage,
  * 75 temporary trouble (spool, socket, another relayd running), 78

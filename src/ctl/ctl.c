@@ -105,7 +105,10 @@ ctl_offline(const struct ctl_env *e, const char *request, ctlclient_line_cb cb,
 
 	err_clear(&err);
 	if (flags != -1 && !(flags & RUNNER_CTL_SPOOL)) {
-		(void)fprintf(stderr, "%s: %s\n", e->prog, down->msg);
+		(void)fprintf(stderr,
+		    "%s: %.*s needs relayd, which must be running (start it "
+		    "with systemctl start relay): %s\n",
+		    e->prog, (int)strcspn(request, " "), request, down->msg);
 		goto out_free;
 	}
 	if (flags != -1 && !ctl_may_read_spool(e->conf)) {

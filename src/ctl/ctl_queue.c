@@ -14,11 +14,13 @@
 #include <string.h>
 
 #include "base/str.h"
+#include "base/xalloc.h"
 #include "ctl/ctl_queue.h"
+#include "runner/runner_ctlops.h"
 #include "spool/spool.h"
 
 #define CTL_LIST_USAGE "list [--state S] [--json]"
-#define CTL_SHOW_USAGE "show ID [--json]"
+#define CTL_SHOW_USAGE "show ID [--body] [--json]"
 
 /* The state of one listing. */
 struct ctl_list {
@@ -26,6 +28,10 @@ struct ctl_list {
 	bool json;
 	unsigned long count;
 	unsigned long long bytes;
+	bool body_started; /* show --body: the "Body:" title printed */
+	bool in_body; /* show --body: past the header section */
+	struct buf line; /* show --body: the body line being printed */
+	bool cr; /* show --body: a CR is pending */
 };
 
 static int
@@ -121,7 +127,7 @@ int
 ctl_queue_list(const struct conf *c, int argc, char **argv)
 {
 	struct ctl_env env = { c, stdout, "relayctl" }, *e = &env;
-	struct ctl_list l = { e, false, 0, 0 };
+	struct ctl_list l = { e, false, 0, 0, false, false, { 0 }, false };
 	const char *state = NULL;
 	char req[128];
 	int i, rc;
@@ -202,7 +208,100 @@ ctl_show_hist(FILE *out, const struct ctlclient_msg *m)
 			ctl_put_escaped(out, a->reply);
 		}
 		(void)fputc('\n', out);
+		if (a->reason != NULL && runner_why_text(a->reason) != NULL)
+			(void)fprintf(
+			    out, "      %s\n", runner_why_text(a->reason));
 	}
+}
+
+/* ctl_show_headers - the header section, one field line per line. */
+static void
+ctl_show_headers(FILE *out, const char *line, size_t n)
+{
+	struct ctlclient_json *j;
+	const char *h, *p;
+	struct err err;
+
+	err_clear(&err);
+	j = ctlclient_json_parse(line, n, &err);
+	h = ctlclient_json_str(ctlclient_json_get(j, "headers"));
+	(void)fputs("Headers:\n", out);
+	for (p = h; p != NULL && *p != '\0';) {
+		size_t k = strcspn(p, "\r\n");
+		char *copy = xstrndup(p, k);
+
+		(void)fputs("  ", out);
+		ctl_put_escaped(out, copy);
+		(void)fputc('\n', out);
+		xfree(copy);
+		p += k;
+		p += *p == '\r' && p[1] == '\n' ? 2 : *p != '\0';
+	}
+	if (h == NULL)
+		(void)fputs("  -\n", out);
+	ctlclient_json_free(j);
+}
+
+/* ctl_body_flush - print the body line gathered so far, escaped (the
+ * header section, printed above, is skipped). */
+static void
+ctl_body_flush(struct ctl_list *l, bool eol)
+{
+	struct buf esc;
+
+	if (!l->in_body) {
+		l->in_body = eol && l->line.len == 0;
+		buf_reset(&l->line);
+		return;
+	}
+
+	buf_init(&esc, 8 * l->line.len + 16);
+	if (str_escape(&esc, l->line.data, l->line.len) == 0)
+		(void)fwrite(esc.data, 1, esc.len, l->e->out);
+	if (eol)
+		(void)fputc('\n', l->e->out);
+	buf_free(&esc);
+	buf_reset(&l->line);
+}
+
+/* ctl_body_bytes - body bytes: CRLF ends a line, the rest is shown
+ * escaped (a CR alone, control characters, 8-bit bytes). */
+static void
+ctl_body_bytes(struct ctl_list *l, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (l->cr && p[i] != '\n')
+			(void)buf_putc(&l->line, '\r');
+		l->cr = p[i] == '\r';
+		if (p[i] == '\n')
+			ctl_body_flush(l, true);
+		else if (p[i] != '\r')
+			(void)buf_putc(&l->line, p[i]);
+		if (l->line.len >= 65536)
+			ctl_body_flush(l, false);
+	}
+}
+
+/* ctl_show_body - one {"data":...} object of show --body. */
+static int
+ctl_show_body(struct ctl_list *l, const char *line, size_t n, struct err *err)
+{
+	struct ctlclient_json *j = ctlclient_json_parse(line, n, err);
+	const struct ctlclient_json *d = ctlclient_json_get(j, "data");
+	const char *p = ctlclient_json_str(d);
+
+	if (p == NULL) {
+		ctlclient_json_free(j);
+		return err_set(err, ERR_INTERNAL, "malformed body object");
+	}
+	if (!l->body_started)
+		(void)fputs("Body:\n", l->e->out);
+	l->body_started = true;
+	ctl_body_bytes(l, p, strlen(p)); /* stored bodies hold no NUL */
+	ctlclient_json_free(j);
+	return 0;
 }
 
 static int
@@ -214,6 +313,8 @@ ctl_show_line(void *arg, const char *line, size_t n, struct err *err)
 	char t1[32], t2[32];
 	size_t i;
 
+	if (l->count > 0)
+		return ctl_show_body(l, line, n, err);
 	if (ctlclient_msg_parse(line, n, &m, err) == -1)
 		return -1;
 	(void)fprintf(out,
@@ -239,6 +340,7 @@ ctl_show_line(void *arg, const char *line, size_t n, struct err *err)
 	for (i = 0; i < m.nrcpts; i++)
 		ctl_list_rcpt(out, &m.rcpts[i]);
 	ctl_show_hist(out, &m);
+	ctl_show_headers(out, line, n);
 	l->count++;
 	ctlclient_msg_free(&m);
 	return 0;
@@ -248,14 +350,17 @@ int
 ctl_queue_show(const struct conf *c, int argc, char **argv)
 {
 	struct ctl_env env = { c, stdout, "relayctl" }, *e = &env;
-	struct ctl_list l = { e, false, 0, 0 };
+	struct ctl_list l = { e, false, 0, 0, false, false, { 0 }, false };
 	const char *id = NULL;
+	bool body = false;
 	char req[64];
-	int i;
+	int i, rc;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			l.json = true;
+		else if (strcmp(argv[i], "--body") == 0)
+			body = true;
 		else if (id == NULL && argv[i][0] != '-')
 			id = argv[i];
 		else
@@ -265,8 +370,16 @@ ctl_queue_show(const struct conf *c, int argc, char **argv)
 	if (id == NULL)
 		return ctl_usage_error(e, CTL_SHOW_USAGE, "which message?");
 	if (!spool_qid_valid(id) ||
-	    str_fmt(req, sizeof(req), "show %s", id) == -1)
+	    str_fmt(req, sizeof(req), "show %s%s", id, body ? " body" : "") ==
+		-1)
 		return ctl_usage_error(
 		    e, CTL_SHOW_USAGE, "bad queue id (14 of 0-9 A-Z)");
-	return ctl_call(e, req, l.json ? ctl_json_line : ctl_show_line, &l);
+	buf_init(&l.line, 65536 + 16);
+	rc = ctl_call(e, req, l.json ? ctl_json_line : ctl_show_line, &l);
+	if (l.cr)
+		(void)buf_putc(&l.line, '\r');
+	if (l.line.len > 0)
+		ctl_body_flush(&l, true);
+	buf_free(&l.line);
+	return rc;
 }

@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_import.h"
+#include "ctl/ctl_ops.h"
 #include "ctl/ctl_probe.h"
 #include "ctl/ctl_queue.h"
 #include "mail/conf.h"
@@ -42,15 +43,31 @@ struct ctl_command {
 };
 
 /* The commands: read-only first (probe and tls may write the TLS mode
- * cache; see ctl_probe.h). */
+ * cache; see ctl_probe.h), then those that change the queue. */
 static const struct ctl_command ctl_commands[] = {
 	{ "list", "list [--state S] [--json]", 0, ctl_queue_list },
-	{ "show", "show ID [--json]", 0, ctl_queue_show },
-	{ "import", "import FORMAT [--secret-out FILE] [FILE...]",
+	{ "show", "show ID [--body] [--json]", 0, ctl_queue_show },
+	{ "why", "why [ID] [--json]", 0, ctl_ops_why },
+	{ "stats", "stats [--json]", 0, ctl_ops_stats },
+	{ "health",
+	    "health [--warn-age D] [--crit-age D] [--warn-count N] "
+	    "[--crit-count N] [--json]",
+	    0, ctl_ops_health },
+	{ "check", "check [--json]", 0, ctl_check_main },
+	{ "import",
+	    "import dma|nullmailer|msmtp|ssmtp|postfix [--secret-out FILE] "
+	    "[FILE...]",
 	    CTL_CMD_NOCONF, ctl_import_main },
 	{ "probe", "probe [HOST[:PORT]] [--no-auth] [--json]", 0,
 	    ctl_probe_main },
 	{ "tls", "tls [--json] | tls forget HOST[:PORT]", 0, ctl_tls_main },
+	/* these change the queue: requests to relayd, which checks them */
+	{ "flush", "flush [ID...] [--json]", 0, ctl_ops_flush },
+	{ "retry", "retry ID [--json]", 0, ctl_ops_change },
+	{ "hold", "hold ID|--all [--json]", 0, ctl_ops_change },
+	{ "release", "release ID|--all [--json]", 0, ctl_ops_change },
+	{ "delete", "delete ID|--all [--json]", 0, ctl_ops_change },
+	{ "bounce", "bounce ID [--json]", 0, ctl_ops_change },
 };
 
 static int

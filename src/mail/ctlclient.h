@@ -32,8 +32,13 @@
  *                            queued, deferred, held, sending) or "all"
  *   show ID                  one object: the list fields plus envelope
  *                            options and the attempt history
- *   flush                    run the queue now (import the maildrop; later
- *                            also a delivery pass); 200 when started
+ *   flush [ID...]            run the queue now (import the maildrop and a
+ *                            delivery pass; with ids, only those are made
+ *                            due); 200 when started
+ *   show ID body, why [ID], stats, retry ID, hold ID|all, release ID|all,
+ *   delete ID|all, bounce ID
+ *                            relayctl's commands; objects and access rules
+ *                            in runner/runner_ctlops.h
  *
  * List objects carry at least: id, created, sender, size, state, uid,
  * attempts, next_attempt (null when none), reason, reason_text,

@@ -225,6 +225,16 @@ runner_flush_cb(void *arg)
 	runner_sched_flush(r->sched);
 }
 
+/* runner_kick_cb - a control request made mail due (retry, release,
+ * a returned message's report): plan delivery now. */
+static void
+runner_kick_cb(void *arg)
+{
+	struct runner *r = arg;
+
+	runner_sched_reload(r->sched);
+}
+
 /* The output of a control request: buffered, written blocking (child) or
  * queued on the connection (event loop). */
 struct runner_ctl_out {
@@ -282,6 +292,8 @@ runner_ctl_daemon_info(struct runner *r, struct runner_ctl_daemon *d)
 	d->children = r->procs.n;
 	d->body_memory = runner_body_mem_total();
 	d->flush = runner_flush_cb;
+	d->kick = runner_kick_cb;
+	d->aliases = r->aliases;
 	d->arg = r;
 }
 

@@ -23,6 +23,7 @@
 #include "base/sysops.h"
 #include "base/xalloc.h"
 #include "runner/runner_ctl.h"
+#include "runner/runner_ctlops.h"
 
 static int runner_ctl_ping(struct runner_ctl_ctx *x, int argc,
     char *const *argv, struct ctlclient_status *st, struct err *err);
@@ -32,17 +33,28 @@ static int runner_ctl_show(struct runner_ctl_ctx *x, int argc,
     char *const *argv, struct ctlclient_status *st, struct err *err);
 static int runner_ctl_status(struct runner_ctl_ctx *x, int argc,
     char *const *argv, struct ctlclient_status *st, struct err *err);
-static int runner_ctl_flush(struct runner_ctl_ctx *x, int argc,
-    char *const *argv, struct ctlclient_status *st, struct err *err);
 
 /* The verbs: read-only first. */
 static const struct runner_ctl_verb runner_ctl_verbs[] = {
 	{ "ping", 0, 0, 0, runner_ctl_ping },
 	{ "list", 0, 1, RUNNER_CTL_SPOOL, runner_ctl_list },
-	{ "show", 1, 1, RUNNER_CTL_SPOOL, runner_ctl_show },
+	{ "show", 1, 2, RUNNER_CTL_SPOOL, runner_ctl_show },
+	{ "why", 0, 1, RUNNER_CTL_SPOOL, runner_why_main },
+	{ "stats", 0, 0, RUNNER_CTL_SPOOL, runner_ctlops_stats },
 	{ "status", 0, 0, RUNNER_CTL_SPOOL | RUNNER_CTL_DAEMON,
 	    runner_ctl_status },
-	{ "flush", 0, 0, RUNNER_CTL_DAEMON, runner_ctl_flush },
+	{ "flush", 0, RUNNER_CTL_MAX_ARGS - 1,
+	    RUNNER_CTL_DAEMON | RUNNER_CTL_WRITE, runner_ctlops_flush },
+	{ "retry", 1, 1, RUNNER_CTL_DAEMON | RUNNER_CTL_WRITE,
+	    runner_ctlops_retry },
+	{ "hold", 1, 1, RUNNER_CTL_DAEMON | RUNNER_CTL_WRITE,
+	    runner_ctlops_hold },
+	{ "release", 1, 1, RUNNER_CTL_DAEMON | RUNNER_CTL_WRITE,
+	    runner_ctlops_release },
+	{ "delete", 1, 1, RUNNER_CTL_DAEMON | RUNNER_CTL_WRITE,
+	    runner_ctlops_delete },
+	{ "bounce", 1, 1, RUNNER_CTL_DAEMON | RUNNER_CTL_WRITE,
+	    runner_ctlops_bounce },
 };
 
 void
@@ -272,6 +284,9 @@ runner_ctl_hist_json(struct buf *b, const struct spool_attempt *a)
 	    buf_putc(b, ',') == -1 ||
 	    runner_ctl_jstr(b, "reason", a->reason) == -1 ||
 	    buf_putc(b, ',') == -1 ||
+	    runner_ctl_jstr(b, "reason_text", runner_why_text(a->reason)) ==
+		-1 ||
+	    buf_putc(b, ',') == -1 ||
 	    runner_ctl_jstr(b, "reply", a->reply) == -1 ||
 	    buf_putc(b, ',') == -1 ||
 	    runner_ctl_jstr(b, "relay", a->relay) == -1)
@@ -346,7 +361,8 @@ static int
 runner_ctl_emit_msg(struct runner_ctl_ctx *x, const struct spool_msg_info *mi,
     bool detail, struct err *err)
 {
-	if (runner_ctl_msg_json(&x->line, mi, detail) == -1)
+	if (runner_ctl_msg_json(&x->line, mi, detail) == -1 ||
+	    (detail && runner_ctlops_show_extra(x, mi, &x->line, err) == -1))
 		return err_set(
 		    err, ERR_TEMP, "message %s: object too large", mi->qid);
 	return x->emit(x->emit_arg, x->line.data, x->line.len, err);
@@ -444,7 +460,6 @@ runner_ctl_show(struct runner_ctl_ctx *x, int argc, char *const *argv,
 	struct spool_msg_info *mi = NULL;
 	int rc;
 
-	(void)argc;
 	if (!spool_qid_valid(argv[0])) {
 		runner_ctl_set(st, CTLCLIENT_BADARG, "bad queue id");
 		return 0;
@@ -463,9 +478,13 @@ runner_ctl_show(struct runner_ctl_ctx *x, int argc, char *const *argv,
 		return 0;
 	}
 	rc = runner_ctl_emit_msg(x, mi, true, err);
-	spool_msg_info_free(mi);
 	if (rc == 0)
 		runner_ctl_set(st, CTLCLIENT_OK, "ok");
+	if (rc == 0 && argc == 2 && strcmp(argv[1], "body") == 0)
+		rc = runner_ctlops_body(x, mi, st, err);
+	else if (rc == 0 && argc == 2)
+		runner_ctl_set(st, CTLCLIENT_BADARG, "show ID [body]");
+	spool_msg_info_free(mi);
 	return rc;
 }
 
@@ -519,17 +538,5 @@ runner_ctl_status(struct runner_ctl_ctx *x, int argc, char *const *argv,
 	if (x->emit(x->emit_arg, b->data, b->len, err) == -1)
 		return -1;
 	runner_ctl_set(st, CTLCLIENT_OK, "ok");
-	return 0;
-}
-
-static int
-runner_ctl_flush(struct runner_ctl_ctx *x, int argc, char *const *argv,
-    struct ctlclient_status *st, struct err *err)
-{
-	(void)argc;
-	(void)argv;
-	(void)err;
-	x->daemon->flush(x->daemon->arg);
-	runner_ctl_set(st, CTLCLIENT_OK, "queue run started");
 	return 0;
 }

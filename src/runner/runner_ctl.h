@@ -26,6 +26,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "mail/aliases.h"
 #include "mail/conf.h"
 #include "mail/ctlclient.h"
 #include "spool/spool.h"
@@ -47,6 +48,9 @@ struct runner_ctl_daemon {
 	size_t children; /* control children and workers */
 	size_t body_memory; /* bytes of submissions held in memory */
 	void (*flush)(void *arg); /* run the queue now */
+	void (*kick)(void *arg); /* plan delivery now (smarthosts tried
+				  * once); NULL outside relayd's loop */
+	const struct aliases *aliases; /* relayd's, or NULL */
 	void *arg;
 };
 

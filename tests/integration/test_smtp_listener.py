@@ -9,7 +9,8 @@
 - listen_max_connections: one more client waits until a session ends;
 - a silent client gets 421 after command_timeout; SIGTERM answers open
   sessions with 421;
-- a non-loopback address (or a name) is refused: relayd exits 78.
+- a non-loopback address (or a name) is refused: relayd exits 78 and
+  relayctl check names the problem.
 """
 
 import os
@@ -199,6 +200,9 @@ def test_non_loopback_refused():
         r = rt.run([rt.bin_path("relayd"), "-C", env.conf_path], timeout=30)
         assert r.returncode == 78 and b"numeric address" in r.stderr, r
         env.write_conf(listen="0.0.0.0:2525")
+        r = env.relayctl(["check"])
+        assert r.returncode == 1, r
+        assert b"not a loopback address" in r.stdout, r
         r = rt.run([rt.bin_path("relayd"), "-C", env.conf_path, "--once"],
                    timeout=30)
         assert r.returncode == 78, r

@@ -404,7 +404,7 @@ ctl_ops_stats_human(FILE *out, const struct ctlclient_json *j)
 {
 	const struct ctlclient_json *hosts =
 	    ctlclient_json_get(j, "smarthosts");
-	char age[32], when[32];
+	char age[32];
 	size_t i;
 
 	(void)fprintf(out,
@@ -416,10 +416,13 @@ ctl_ops_stats_human(FILE *out, const struct ctlclient_json *j)
 	ctl_ops_age(ctl_ops_int(j, "oldest_age"), age, sizeof(age));
 	(void)fprintf(out, "Waiting     %lld (%lld bytes), oldest %s",
 	    ctl_ops_int(j, "active"), ctl_ops_int(j, "active_bytes"), age);
-	if (ctl_ops_int(j, "oldest") != 0)
+	if (ctl_ops_int(j, "oldest") != 0) {
+		char when[32];
+
 		(void)fprintf(out, " (since %s)",
 		    ctl_time(
 			when, sizeof(when), (time_t)ctl_ops_int(j, "oldest")));
+	}
 	(void)fputc('\n', out);
 	ctl_ops_events(out, "Last hour", ctlclient_json_get(j, "last_hour"));
 	ctl_ops_events(out, "Last day", ctlclient_json_get(j, "last_day"));

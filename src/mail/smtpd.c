@@ -242,13 +242,14 @@ static int
 smtpd_path(char *p, char **addr, char **rest)
 {
 	char *end;
-	bool quoted = false;
 
 	while (*p == ' ')
 		p++;
 	if (*p != '<') {
 		end = p + strcspn(p, " ");
 	} else {
+		bool quoted = false;
+
 		for (end = ++p; *end != '\0'; end++) {
 			if (quoted && *end == '\\' && end[1] != '\0')
 				end++;

@@ -95,6 +95,18 @@ def test_users_and_changes():
             assert js[0]["last_day"]["received"] == 3, js
             assert js[0]["smarthosts"] == [] and js[0]["relayd"], js
         assert "queued 3" in ctl(env, ["stats"], user=bob)
+        out = ctl(env, ["health"], user=bob)
+        assert out.startswith("RELAY OK - 3 queued"), out
+
+        # text from mail is shown escaped
+        stream = rt.subproto("jos\u00e9@example.org", ["z@example.net"],
+                             rt.canon("x\n"), extra=["SMTPUTF8"])
+        odd = rt.submit_raw(env.socket, "", [], b"", stream=stream)
+        assert odd.startswith("250 "), odd
+        odd = odd.split()[1]
+        out = ctl(env, ["why", odd], code=1)
+        assert "<jos\\xc3\\xa9@example.org>" in out, out
+        ctl(env, ["delete", odd])
 
         # hold / release: own messages; --all for root and group only
         js = ctl(env, ["hold", a1], user=alice, json_out=True)

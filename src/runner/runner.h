@@ -20,7 +20,7 @@
  *            something is due and a smarthost may be tried, it starts a
  *            delivery worker (runner_worker, a fresh relayd image with its
  *            own spool connection; runner_proc kind RUNNER_PROC_WORKER).
- *            Workers write their results themselves; their pipes ("more
+ *            Workers write their results themselves; their sockets ("more
  *            is waiting") are in the same poll set, and a worker that
  *            exits has its claims released here.
  *

@@ -4,8 +4,8 @@
  *
  * Part of the runner: relayd's event loop calls runner_sched_tick once
  * per iteration, after the group commit, and gives it the workers'
- * pipes and exits.  Owns the table of running workers (pid, claim
- * owner, pipe).  Invariants: at most max_connections workers run; every
+ * sockets and exits.  Owns the table of running workers (pid, claim
+ * owner, socket).  Invariants: at most max_connections workers run; every
  * worker that exits has its claims released; no write transaction is
  * left open when a function returns.
  *
@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,8 +39,9 @@
 
 struct runner_sched_worker {
 	pid_t pid;
-	int fd; /* its pipe, -1 after EOF */
+	int fd; /* its socket, -1 after EOF */
 	bool more; /* it said "more" */
+	bool idle; /* it said "idle": its session waits for "go" */
 	char owner[64];
 };
 
@@ -178,7 +180,7 @@ runner_sched_flush_now(const struct runner_sched_env *e, time_t now)
 
 /* --- workers -------------------------------------------------------------- */
 
-/* runner_sched_exec - in the child: the pipe on fd 3, then a fresh
+/* runner_sched_exec - in the child: the socket on fd 3, then a fresh
  * relayd image. */
 static void
 runner_sched_exec(void *arg)
@@ -210,8 +212,8 @@ runner_sched_spawn(struct runner_sched *s, const struct runner_sched_env *e,
 
 	if (s->n >= RUNNER_SCHED_MAX_WORKERS)
 		return;
-	if (pipe2(fds, O_CLOEXEC) == -1) {
-		log_warn("delivery worker: pipe");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == -1) {
+		log_warn("delivery worker: socketpair");
 		s->hold_until = now + 1;
 		return;
 	}
@@ -332,6 +334,29 @@ runner_sched_plan(
 	s->force = false;
 }
 
+/* runner_sched_go - new mail while workers run: an idle one (its
+ * session still open) claims it; else the busy ones will, or the plan
+ * after they exit.  After a flush or reload idle workers are told to
+ * quit instead, so the plan tries every smarthost afresh. */
+static void
+runner_sched_go(struct runner_sched *s)
+{
+	char c = s->force ? RUNNER_WORKER_QUIT : RUNNER_WORKER_GO;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		if (!s->w[i].idle || s->w[i].fd == -1)
+			continue;
+		if (write(s->w[i].fd, &c, 1) != 1)
+			continue;
+		s->w[i].idle = false;
+		if (!s->force) {
+			s->kicked = false;
+			return;
+		}
+	}
+}
+
 void
 runner_sched_tick(
     struct runner_sched *s, const struct runner_sched_env *e, time_t now)
@@ -357,6 +382,8 @@ runner_sched_tick(
 		if (more && s->n < runner_sched_limit(e->conf) &&
 		    now >= s->hold_until)
 			runner_sched_spawn(s, e, false, now);
+		if (s->kicked)
+			runner_sched_go(s);
 		return;
 	}
 	if (s->kicked || (s->next_wake != 0 && now >= s->next_wake))
@@ -395,7 +422,7 @@ runner_sched_pollfds(const struct runner_sched *s, struct pollfd *p, size_t max)
 	return n;
 }
 
-/* runner_sched_read - what worker w wrote; EOF closes its pipe. */
+/* runner_sched_read - what worker w wrote; EOF closes its socket. */
 static void
 runner_sched_read(struct runner_sched_worker *w)
 {
@@ -410,9 +437,14 @@ runner_sched_read(struct runner_sched_worker *w)
 			return;
 		if (r <= 0)
 			break;
-		for (i = 0; i < r; i++)
-			if (buf[i] == RUNNER_WORKER_MORE)
+		for (i = 0; i < r; i++) {
+			if (buf[i] == RUNNER_WORKER_MORE) {
 				w->more = true;
+				w->idle = false;
+			} else if (buf[i] == RUNNER_WORKER_IDLE) {
+				w->idle = true;
+			}
+		}
 	}
 	(void)close(w->fd);
 	w->fd = -1;

@@ -12,9 +12,12 @@
  *         due now, a smarthost usable ------------> start one worker
  *                                                   (runner_worker)
  *   a worker says "more" (a full claim) and fewer than max_connections
- *   run: start another.  A worker exits: its claims are released
- *   (spool_release_owner) and the plan runs again; one that died is
- *   followed by a one-second pause, so a broken worker cannot spin.
+ *   run: start another.  A worker says "idle" (nothing due, session
+ *   kept open for a moment): the next kick tells it "go" instead of
+ *   starting a worker, so a burst of submissions shares one session.  A
+ *   worker exits: its claims are released (spool_release_owner) and the
+ *   plan runs again; one that died is followed by a one-second pause,
+ *   so a broken worker cannot spin.
  *
  * flush (sendmail -q, relayctl flush): everything waiting is due now
  * (spool_retry) and each smarthost is tried once whatever its backoff
@@ -77,7 +80,7 @@ void runner_sched_tick(
  * the scheduler's next wake). */
 int runner_sched_timeout(const struct runner_sched *s, time_t now, int ms);
 
-/* runner_sched_pollfds - the workers' pipes, appended to p[0..max);
+/* runner_sched_pollfds - the workers' sockets, appended to p[0..max);
  * returns how many. */
 size_t runner_sched_pollfds(
     const struct runner_sched *s, struct pollfd *p, size_t max);

@@ -23,6 +23,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -334,12 +335,44 @@ runner_worker_deliver(struct runner_worker *w, struct smtp_session *s,
 	return next;
 }
 
+/* runner_worker_tell - one byte to relayd (it may be gone: ignored). */
+static void
+runner_worker_tell(struct runner_worker *w, char c)
+{
+	if (w->notify_fd != -1)
+		(void)!write(w->notify_fd, &c, 1);
+}
+
+/* runner_worker_linger - nothing is due: say so, keep the session and
+ * wait up to RUNNER_LINGER_MS for relayd's "go".  True when told to go
+ * on (the "more" notice is armed again). */
+static bool
+runner_worker_linger(struct runner_worker *w, struct smtp_session *s)
+{
+	struct pollfd pfd = { w->notify_fd, POLLIN, 0 };
+	char buf[16];
+	ssize_t r, i;
+
+	if (w->notify_fd == -1 || !smtp_is_ready(s) || runner_worker_stop)
+		return false;
+	runner_worker_tell(w, RUNNER_WORKER_IDLE);
+	if (poll(&pfd, 1, RUNNER_LINGER_MS) <= 0 || runner_worker_stop)
+		return false;
+	r = read(w->notify_fd, buf, sizeof(buf));
+	for (i = 0; i < r; i++) {
+		if (buf[i] == RUNNER_WORKER_GO) {
+			w->notified = false;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* runner_worker_claim - up to want due messages; 0 claimed is "none". */
 static size_t
 runner_worker_claim(
     struct runner_worker *w, char (*qids)[SPOOL_QID_SIZE], size_t want)
 {
-	static const char more = RUNNER_WORKER_MORE;
 	struct err err;
 	size_t n = 0;
 
@@ -350,9 +383,9 @@ runner_worker_claim(
 		return 0;
 	}
 	w->lease_at = sys_time();
-	if (n == want && w->notify_fd != -1 && !w->notified) {
+	if (n == want && !w->notified) {
 		w->notified = true;
-		(void)!write(w->notify_fd, &more, 1);
+		runner_worker_tell(w, RUNNER_WORKER_MORE);
 	}
 	return n;
 }
@@ -375,6 +408,8 @@ runner_worker_session(
 		n = runner_worker_claim(w, qids,
 		    max - done < RUNNER_CLAIM_MAX ? max - done
 						  : RUNNER_CLAIM_MAX);
+		if (n == 0 && runner_worker_linger(w, s))
+			continue;
 		if (n == 0)
 			break;
 		for (k = 0; k < n; k++) {

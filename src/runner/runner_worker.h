@@ -4,10 +4,11 @@
  *
  * relayd's loop (runner_sched) starts it as a fresh relayd image,
  *
- *   relayd RUNNER_WORKER_ARG CONF OWNER FLAGS     (pipe to relayd on fd 3)
+ *   relayd RUNNER_WORKER_ARG CONF OWNER FLAGS     (socket to relayd on fd 3)
  *
  * so it opens its own spool connection (a forked copy must never use the
  * parent's SQLite state) and a slow smarthost never delays sendmail.
+ * fd 3 is a socket to relayd, one byte per message each way (below).
  * relayd --once runs the same loop in its own process.
  *
  *   worker loop (runner_worker_run):
@@ -20,9 +21,13 @@
  *     pass); none opens --> exit
  *        |
  *        v
- *     claim due messages (lease_time) ---none---> QUIT, exit
- *        |  a full claim: tell relayd "more" (it may start another
- *        |  worker, up to max_connections)
+ *     claim due messages (lease_time) ---none---> idle: tell relayd, keep
+ *        |  a full claim: tell relayd "more"       the session up to
+ *        |  (it may start another worker, up to    RUNNER_LINGER_MS; relayd
+ *        |  max_connections)                       says "go" when new mail
+ *        |                                         is due (claim again),
+ *        |                                         else (or told to
+ *        |                                         quit) QUIT, exit
  *        v
  *     per message: [RSET] MAIL RCPT.. DATA, results written by
  *     runner_trouble right after the replies, bounce queued at once
@@ -53,8 +58,16 @@
 /* The most messages claimed at once (each with its own lease). */
 #define RUNNER_CLAIM_MAX 100
 
-/* What a worker tells relayd over its pipe. */
-#define RUNNER_WORKER_MORE 'M' /* a full claim: more is waiting */
+/* What a worker and relayd tell each other over the worker's socket. */
+#define RUNNER_WORKER_MORE 'M' /* worker: a full claim, more is waiting */
+#define RUNNER_WORKER_IDLE 'I' /* worker: nothing due, session kept open */
+#define RUNNER_WORKER_GO 'G' /* relayd: new mail is due, claim again */
+#define RUNNER_WORKER_QUIT 'Q' /* relayd: end the idle session, exit */
+
+/* How long an idle worker keeps its session for new mail (a burst of
+ * submissions shares one connection; Postfix's connection cache keeps
+ * idle sessions 2 s too). */
+#define RUNNER_LINGER_MS 2000
 
 enum runner_worker_flags {
 	RUNNER_WORKER_FORCE = 1 << 0, /* try each smarthost once whatever
@@ -69,6 +82,8 @@ struct runner_worker_stats {
 
 /* runner_worker_run - the loop above on sp, claims owned by owner; with
  * notify_fd != -1 a full claim writes RUNNER_WORKER_MORE there once.
+ * With notify_fd != -1 the worker also lingers when idle (see above),
+ * reading RUNNER_WORKER_GO from notify_fd.
  * Returns 0 when nothing is due any more (or the smarthosts are down, or
  * a stop was asked for), -1 with err (ERR_TEMP) when the spool failed.
  * OUT *st (may be NULL). */
@@ -81,7 +96,7 @@ int runner_worker_run(const struct conf *c, struct spool *sp,
 void runner_worker_signals(void);
 
 /* runner_worker_main - main() of "relayd RUNNER_WORKER_ARG CONF OWNER
- * FLAGS" (FLAGS: "f" force, "v" verbose, or "-").  Exit status 0 done,
+ * FLAGS" (FLAGS: "f" force, "v" verbose, or "-"), the socket on fd 3.  Exit status 0 done,
  * 64 usage, 75 spool trouble, 78 configuration. */
 int runner_worker_main(int argc, char **argv);
 

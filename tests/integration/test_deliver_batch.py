@@ -5,6 +5,8 @@ queue uses up to max_connections sessions at once, never more; and a
 smarthost that answers slowly never delays sendmail.
 """
 
+import time
+
 import delivertest as dt
 import relaytest as rt
 
@@ -82,5 +84,20 @@ def test_slow_smarthost_does_not_block():
         lab.wait(lambda: lab.states() == {"sent": 4}, "all sent")
 
 
+def test_burst_shares_session():
+    with dt.Lab(["implicit"]) as lab:
+        l = lab.listeners[0]
+        lab.env.start()
+        for i in range(5):
+            lab.send(["r%d@example.net" % i], BODY % i)
+            lab.wait(lambda: len(lab.fake.messages) == i + 1, "delivery")
+            time.sleep(0.1)
+        # one worker kept its session between the submissions
+        assert l.connections == 1, l.connections
+        assert len(lab.log_lines("delivery worker")) >= 1
+        assert len(lab.log_lines("started (relayd:")) == 1
+        lab.wait(lambda: lab.states() == {"sent": 5}, "all sent")
+
+
 rt.main([test_per_connection_limit, test_parallel_connections,
-         test_slow_smarthost_does_not_block])
+         test_slow_smarthost_does_not_block, test_burst_shares_session])

@@ -91,7 +91,10 @@ def wait_reason(lab, env, qid, reason):
     def named():
         rc, objs = why(env, [qid])
         got[:] = [(rc, objs[0] if objs else None)]
-        return objs and objs[0]["reason"] == reason
+        # a message still being sent may have its reason recorded before
+        # its state settles: wait for both
+        return (objs and objs[0]["reason"] == reason
+                and objs[0]["state"] != "sending")
 
     try:
         lab.wait(named, "why %s naming %s" % (qid, reason), timeout=40)
@@ -128,8 +131,16 @@ def run_scenario(lab, i, reason, stage, fix, block, secret):
         assert h.returncode == 1, h
         flat = " ".join(text.split())
         assert "stage" in flat and reason in flat, text
-        # the queue as a whole: the failing smarthost, or the deferral
-        rc, q = why(env)
+        # the queue as a whole: the failing smarthost, or the deferral,
+        # once no transaction (e.g. a bounce being sent) is in flight
+        settled = []
+
+        def idle():
+            settled[:] = [why(env)]
+            return settled[0][1] and settled[0][1][0]["sending"] == 0
+
+        lab.wait(idle, "no message being sent", timeout=40)
+        rc, q = settled[0]
         host = q[0]["smarthosts"][0]
         assert host["name"] == "s%d" % i, host
         if o["state"] == "failed":  # returned to the sender: done

@@ -105,6 +105,7 @@ runner_sched_reload(struct runner_sched *s)
 {
 	s->force = true;
 	s->kicked = true;
+	s->hold_until = 0;
 }
 
 /* --- housekeeping --------------------------------------------------------- */
@@ -506,7 +507,10 @@ runner_sched_reaped(struct runner_sched *s, struct spool *sp, pid_t pid,
 			log_warnx("delivery worker %ld %s; %zu claim%s "
 				  "released",
 			    (long)pid, how, n, n == 1 ? "" : "s");
-		s->hold_until = sys_time() + 1;
+		/* a configuration the worker cannot load will not get better
+		 * in a second: wait for a reload (or a minute) */
+		s->hold_until = sys_time() +
+		    (WIFEXITED(status) && WEXITSTATUS(status) == 78 ? 60 : 1);
 	} else {
 		log_debug("delivery worker %ld %s", (long)pid, how);
 	}

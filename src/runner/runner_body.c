@@ -27,6 +27,7 @@
 #include "base/fsutil.h"
 #include "base/str.h"
 #include "base/xalloc.h"
+#include "mail/prepare.h"
 #include "runner/runner_body.h"
 
 static size_t runner_body_mem_sum;
@@ -183,13 +184,12 @@ static int
 runner_replay_head(struct runner_replay *rp, struct err *err)
 {
 	char date[64];
-	struct tm tm;
 
 	if (rp->qid == NULL || strlen(rp->qid) == 0)
 		return err_set(err, ERR_INTERNAL,
 		    "the spool read the body before choosing a queue id");
-	if (localtime_r(&rp->when, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+	/* the same layout as the Date: field sendmail adds */
+	if (prepare_date(rp->when, date, sizeof(date)) == -1)
 		return err_set(err, ERR_INTERNAL, "cannot format the date");
 	if (buf_appendf(&rp->head,
 		"Received: by %s (relay, from userid %lu)\r\n\tid %s; %s\r\n",

@@ -12,8 +12,10 @@
  * exactly the stream relayd would have read, fsync'd, renamed to
  * msg.<unique> and the directory fsync'd (or, when the write-only
  * directory cannot be opened, the file system synced with syncfs); only
- * then is the message safe and sendmail exits 0.  relayd imports only msg.* files and takes the
- * submitter from the file owner.
+ * then is the message safe and sendmail exits 0.  relayd imports only
+ * msg.* files and takes the submitter from the file owner.  root, whose
+ * group is its own unless sendmail is setgid, hands the file to the
+ * maildrop directory's group so that relayd can read it.
  *
  * State: the temp path lives in a static array so the signal handler can
  * unlink it; sink_state tells the handler whether the message is already
@@ -199,6 +201,26 @@ sink_maildrop_error(struct submit_sink *s, int e, struct err *err)
 	return -1;
 }
 
+/* sink_maildrop_group - root (euid 0) runs with its own group, not the
+ * spool's, unless sendmail is installed setgid: hand the file to the
+ * maildrop directory's group so relayd's user can read it to import it. */
+static int
+sink_maildrop_group(struct submit_sink *s, struct err *err)
+{
+	struct stat st;
+
+	if (geteuid() != 0)
+		return 0;
+	if (stat(s->dir, &st) == -1)
+		return err_sys(
+		    err, ERR_TEMP, "cannot stat the maildrop %s", s->dir);
+	if (st.st_gid != getegid() && fchown(s->fd, (uid_t)-1, st.st_gid) == -1)
+		return err_sys(err, ERR_TEMP,
+		    "cannot give the maildrop file to group %lu",
+		    (unsigned long)st.st_gid);
+	return 0;
+}
+
 /* sink_maildrop_open - create the temp file (a few tries on EEXIST). */
 static int
 sink_maildrop_open(struct submit_sink *s, const struct conf *c, struct err *err)
@@ -218,7 +240,9 @@ sink_maildrop_open(struct submit_sink *s, const struct conf *c, struct err *err)
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (s->fd != -1) {
 			s->kind = SINK_MAILDROP;
-			return 0;
+			if (sink_maildrop_group(s, err) == 0)
+				return 0;
+			goto out_unlink;
 		}
 		sink_state = SINK_IDLE;
 		sink_tmp_path[0] = '\0';
@@ -226,6 +250,14 @@ sink_maildrop_open(struct submit_sink *s, const struct conf *c, struct err *err)
 			break;
 	}
 	return sink_maildrop_error(s, errno, err);
+
+out_unlink:
+	(void)unlink(sink_tmp_path);
+	(void)close(s->fd);
+	s->fd = -1;
+	sink_state = SINK_IDLE;
+	sink_tmp_path[0] = '\0';
+	return -1;
 }
 
 struct submit_sink *

@@ -42,5 +42,28 @@ def test_sendmail_down_then_start():
         assert os.listdir(env.maildrop) == []
 
 
+def test_root_sendmail_down_then_start():
+    """root's sendmail (not setgid, so running with group root) hands its
+    maildrop file to the spool's group, or relayd's user could not read
+    it to import it."""
+    rt.need_root()
+    with rt.Env() as env:
+        assert env.once().returncode == 0  # relayd makes the spool dirs
+        r = env.sendmail(["-i", "bob@example.org"],
+                         b"Subject: root while down\n\nhello\n")
+        assert r.returncode == 0, r.stderr
+        names = os.listdir(env.maildrop)
+        assert len(names) == 1 and names[0].startswith("msg."), names
+        st = os.stat(os.path.join(env.maildrop, names[0]))
+        assert st.st_uid == 0
+        assert st.st_gid == os.stat(env.maildrop).st_gid, (st, env.maildrop)
+        assert st.st_gid != 0
+
+        env.start()  # imports at start, as the unprivileged relayd user
+        rows = env.query("SELECT uid FROM messages")
+        assert rows == [(0,)], rows
+        assert os.listdir(env.maildrop) == []
+
+
 if __name__ == "__main__":
-    rt.main([test_sendmail_down_then_start])
+    rt.main([test_sendmail_down_then_start, test_root_sendmail_down_then_start])

@@ -29,6 +29,7 @@
 #include "base/str.h"
 #include "base/xalloc.h"
 #include "ctl/ctl_probe.h"
+#include "runner/runner_tlscache.h"
 #include "smtp/smtp.h"
 #include "spool/spool.h"
 
@@ -47,47 +48,6 @@ struct ctl_probe {
 	bool json, no_auth;
 	struct buf steps; /* JSON array items, comma separated */
 };
-
-static int ctl_cache_get(void *ctx, const char *host, int port,
-    struct tlsmode_entry *out, bool *found, struct err *err);
-static int ctl_cache_put(void *ctx, const char *host, int port,
-    const struct tlsmode_entry *e, struct err *err);
-
-static int
-ctl_cache_get(void *ctx, const char *host, int port, struct tlsmode_entry *out,
-    bool *found, struct err *err)
-{
-	struct spool_tls_entry e;
-
-	if (spool_tls_get(ctx, host, port, &e, found, err) == -1)
-		return -1;
-	if (!*found)
-		return 0;
-	if (tlsmode_from_name(e.mode, &out->mode) == -1 ||
-	    out->mode == TLSMODE_NONE) {
-		*found = false;
-		return 0;
-	}
-	out->tls_seen = e.tls_seen;
-	out->verified_at = e.verified_at;
-	return 0;
-}
-
-static int
-ctl_cache_put(void *ctx, const char *host, int port,
-    const struct tlsmode_entry *e, struct err *err)
-{
-	struct spool_tls_entry se;
-
-	memset(&se, 0, sizeof(se));
-	if (str_copy(se.host, sizeof(se.host), host) == -1)
-		return err_set(err, ERR_CONFIG, "host name too long");
-	se.port = port;
-	(void)str_copy(se.mode, sizeof(se.mode), tlsmode_name(e->mode));
-	se.verified_at = e->verified_at;
-	se.tls_seen = e->tls_seen;
-	return spool_tls_put(ctx, &se, err);
-}
 
 /* ctl_cache_open - the spool for the cache: read-write if we may,
  * read-only else, or none (with the reason). */
@@ -122,9 +82,7 @@ ctl_cache_open(const struct conf *c, struct ctl_cache *cc, bool want_write)
 					 "only)");
 		goto out_free;
 	}
-	cc->ops.get = ctl_cache_get;
-	cc->ops.put = ctl_cache_put;
-	cc->ops.ctx = cc->sp;
+	runner_tls_cache(cc->sp, &cc->ops);
 out_free:
 	xfree(db);
 }

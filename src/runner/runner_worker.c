@@ -35,6 +35,7 @@
 #include "base/sysops.h"
 #include "base/xalloc.h"
 #include "runner/runner_bounce.h"
+#include "runner/runner_tlscache.h"
 #include "runner/runner_trouble.h"
 #include "runner/runner_worker.h"
 #include "smtp/smtp.h"
@@ -87,44 +88,6 @@ runner_worker_signals(void)
 		log_warn("sigaction");
 	(void)signal(SIGHUP, SIG_IGN);
 	(void)signal(SIGPIPE, SIG_IGN);
-}
-
-/* --- the TLS mode cache, kept in the spool -------------------------------- */
-
-static int
-runner_cache_get(void *ctx, const char *host, int port,
-    struct tlsmode_entry *out, bool *found, struct err *err)
-{
-	struct spool_tls_entry e;
-
-	if (spool_tls_get(ctx, host, port, &e, found, err) == -1)
-		return -1;
-	if (!*found)
-		return 0;
-	if (tlsmode_from_name(e.mode, &out->mode) == -1 ||
-	    out->mode == TLSMODE_NONE) {
-		*found = false;
-		return 0;
-	}
-	out->tls_seen = e.tls_seen;
-	out->verified_at = e.verified_at;
-	return 0;
-}
-
-static int
-runner_cache_put(void *ctx, const char *host, int port,
-    const struct tlsmode_entry *e, struct err *err)
-{
-	struct spool_tls_entry se;
-
-	memset(&se, 0, sizeof(se));
-	if (str_copy(se.host, sizeof(se.host), host) == -1)
-		return err_set(err, ERR_CONFIG, "host name too long");
-	se.port = port;
-	(void)str_copy(se.mode, sizeof(se.mode), tlsmode_name(e->mode));
-	se.verified_at = e->verified_at;
-	se.tls_seen = e->tls_seen;
-	return spool_tls_put(ctx, &se, err);
 }
 
 /* --- sessions ------------------------------------------------------------- */
@@ -446,9 +409,7 @@ runner_worker_run(const struct conf *c, struct spool *sp,
 	w.t.sp = sp;
 	w.t.conf = c;
 	w.t.owner = owner;
-	w.cache.get = runner_cache_get;
-	w.cache.put = runner_cache_put;
-	w.cache.ctx = sp;
+	runner_tls_cache(sp, &w.cache);
 	w.opts.conf = c;
 	w.opts.cache = &w.cache;
 	w.opts.report = &w.info;

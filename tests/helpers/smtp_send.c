@@ -38,6 +38,7 @@
 #include "base/str.h"
 #include "base/xalloc.h"
 #include "mail/conf.h"
+#include "runner/runner_tlscache.h"
 #include "smtp/smtp.h"
 #include "spool/spool.h"
 
@@ -55,46 +56,6 @@ struct body {
 	size_t chunk;
 	long long fail_after; /* -1: never */
 };
-
-static int cache_get(void *ctx, const char *host, int port,
-    struct tlsmode_entry *out, bool *found, struct err *err);
-static int cache_put(void *ctx, const char *host, int port,
-    const struct tlsmode_entry *e, struct err *err);
-
-static int
-cache_get(void *ctx, const char *host, int port, struct tlsmode_entry *out,
-    bool *found, struct err *err)
-{
-	struct spool_tls_entry e;
-
-	if (spool_tls_get(ctx, host, port, &e, found, err) == -1)
-		return -1;
-	if (!*found)
-		return 0;
-	if (tlsmode_from_name(e.mode, &out->mode) == -1) {
-		*found = false;
-		return 0;
-	}
-	out->tls_seen = e.tls_seen;
-	out->verified_at = e.verified_at;
-	return 0;
-}
-
-static int
-cache_put(void *ctx, const char *host, int port, const struct tlsmode_entry *e,
-    struct err *err)
-{
-	struct spool_tls_entry se;
-
-	memset(&se, 0, sizeof(se));
-	if (str_copy(se.host, sizeof(se.host), host) == -1)
-		return err_set(err, ERR_INTERNAL, "host name too long");
-	se.port = port;
-	(void)str_copy(se.mode, sizeof(se.mode), tlsmode_name(e->mode));
-	se.verified_at = e->verified_at;
-	se.tls_seen = e->tls_seen;
-	return spool_tls_put(ctx, &se, err);
-}
 
 static void
 json_kv(struct buf *b, const char *k, const char *v, bool first)
@@ -371,9 +332,7 @@ open_cache(const struct conf *c, struct tlsmode_cache *cache)
 		fprintf(stderr, "smtp_send: spool: %s\n", err.msg);
 		return NULL;
 	}
-	cache->get = cache_get;
-	cache->put = cache_put;
-	cache->ctx = sp;
+	runner_tls_cache(sp, cache);
 	return sp;
 }
 

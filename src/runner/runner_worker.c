@@ -483,7 +483,9 @@ runner_worker_main(int argc, char **argv)
 	if (c->log_file != NULL && log_set_file(c->log_file) == -1)
 		log_warn("cannot open %s", c->log_file);
 	db = conf_db_path(c);
-	sp = spool_open(db, 0, &err);
+	/* results need no fsync of their own: losing one to a power cut
+	 * means a resend, never a loss (spool.h, SPOOL_RELAXED_SYNC) */
+	sp = spool_open(db, SPOOL_RELAXED_SYNC, &err);
 	xfree(db);
 	if (sp == NULL)
 		goto out_fail;

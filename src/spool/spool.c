@@ -84,6 +84,11 @@ spool_open(const char *dbpath, int flags, struct err *err)
 		goto out_close;
 	if (spool_schema_setup(sp, flags, err) == -1)
 		goto out_close;
+	/* after the schema work, which stays fully synchronous */
+	if ((flags & SPOOL_RELAXED_SYNC) && !sp->readonly &&
+	    spool_db_exec(
+		sp, "PRAGMA synchronous = NORMAL", "setting up", err) == -1)
+		goto out_close;
 	if ((flags & SPOOL_CHECK) && spool_quick_check(sp, err) == -1)
 		goto out_close;
 	return sp;

@@ -108,6 +108,14 @@ enum spool_open_flags {
 	SPOOL_CREATE = 1 << 0, /* create the file and schema if missing */
 	SPOOL_READONLY = 1 << 1, /* relayctl while relayd is down */
 	SPOOL_CHECK = 1 << 2, /* PRAGMA quick_check at open (reads it all) */
+	/* commits of this handle are not fsync'd (synchronous=NORMAL): they
+	 * survive a crash of the process at once, and a power loss from the
+	 * next fsync'd commit of any handle (every enqueue) or checkpoint on.
+	 * WAL replays commits in order, so a power loss can only take back
+	 * the newest ones whole.  For delivery results, where a result taken
+	 * back means the message is sent again, never lost; never for
+	 * enqueue, whose 250 promises the message is on disk. */
+	SPOOL_RELAXED_SYNC = 1 << 3,
 };
 
 struct spool;

@@ -80,6 +80,48 @@ test_create_settings(void **state)
 	spool_close(NULL);
 }
 
+/* conn_sync - the synchronous setting of a handle's own connection. */
+static int
+conn_sync(struct spool *sp)
+{
+	sqlite3_stmt *st;
+	int v;
+
+	assert_int_equal(
+	    sqlite3_prepare_v2(sp->db,
+		"SELECT synchronous FROM pragma_synchronous", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	(void)sqlite3_finalize(st);
+	return v;
+}
+
+static void
+test_relaxed_sync_is_per_handle(void **state)
+{
+	struct tsp *t = *state;
+	struct spool *full, *relaxed;
+	struct spool_msg_info *mi;
+	char qid[SPOOL_QID_SIZE];
+	struct err err;
+
+	full = spool_open(t->db, SPOOL_CREATE, &err);
+	assert_non_null(full);
+	relaxed = spool_open(t->db, SPOOL_RELAXED_SYNC, &err);
+	assert_non_null(relaxed);
+	assert_int_equal(conn_sync(full), 2); /* FULL: enqueue */
+	assert_int_equal(conn_sync(relaxed), 1); /* NORMAL: results */
+	/* what one handle commits, the other sees */
+	assert_int_equal(tsp_add(relaxed, "s@example.org", one_rcpt, 1,
+			     "Hi\r\n", 1000, 1700000000, qid, &err),
+	    0);
+	assert_int_equal(spool_get(full, qid, &mi, &err), 0);
+	spool_msg_info_free(mi);
+	spool_close(relaxed);
+	spool_close(full);
+}
+
 static void
 test_reopen_keeps_mail(void **state)
 {
@@ -603,6 +645,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_create_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_relaxed_sync_is_per_handle, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_reopen_keeps_mail, setup, teardown),
 		cmocka_unit_test_setup_teardown(

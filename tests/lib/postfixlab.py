@@ -1,7 +1,6 @@
 """postfixlab.py - a real Postfix from Debian's packages, started on
 loopback in its own configuration and queue directory, for relay's
-delivery tests and benchmarks (the same setup as
-tests/real/test_real_postfix.py, shared here).
+interop, delivery tests and benchmarks.
 
     pf = Postfix(directory, cert, key)
     pf.start()

@@ -210,8 +210,14 @@ _users = []
 
 
 def _remove_users():
+    # userdel keeps a user's own group while other users are members of
+    # it (tests add staff users to relayd's group): remove the groups too,
+    # or a later process with the same pid finds its group taken
     for name in _users:
         subprocess.run(["userdel", name], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
+    for name in _users:
+        subprocess.run(["groupdel", name], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=False)
 
 
@@ -224,12 +230,21 @@ def ensure_user(tag="u"):
         return pwd.getpwnam(name)
     except KeyError:
         pass
-    r = subprocess.run(["useradd", "-M", "-U", "-s", "/usr/sbin/nologin",
-                        "-d", "/nonexistent", name],
+    try:
+        # a group of that name left by an earlier run whose user is gone:
+        # join it instead of failing on "group exists"
+        grp.getgrnam(name)
+        group_opt = ["-g", name]
+    except KeyError:
+        group_opt = ["-U"]
+    r = subprocess.run(["useradd", "-M"] + group_opt +
+                       ["-s", "/usr/sbin/nologin", "-d", "/nonexistent",
+                        name],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        check=False)
-    if r.returncode not in (0, 9):
-        skip("useradd failed: " + r.stdout.decode(errors="replace"))
+    if r.returncode != 0:
+        raise AssertionError("useradd %s failed: %s" %
+                             (name, r.stdout.decode(errors="replace")))
     if not _users:
         atexit.register(_remove_users)
     _users.append(name)

@@ -6,7 +6,7 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 
 pkgs="
-	build-essential cmake pkg-config clang clang-format
+	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 	libssl-dev libconfuse-dev libsqlite3-dev libcmocka-dev
 	sqlite3 openssl python3 ca-certificates
 	postfix libsasl2-modules sasl2-bin swaks

@@ -375,7 +375,14 @@ int
 spool_db_step_done(
     struct spool *sp, sqlite3_stmt *st, const char *what, struct err *err)
 {
-	int rc = sqlite3_step(st);
+	return spool_db_run(sp, st, SQLITE_OK, what, err);
+}
+
+int
+spool_db_run(struct spool *sp, sqlite3_stmt *st, int bind_rc, const char *what,
+    struct err *err)
+{
+	int rc = bind_rc == SQLITE_OK ? sqlite3_step(st) : bind_rc;
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		(void)spool_db_err(sp, rc, what, err);

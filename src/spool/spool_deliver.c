@@ -145,12 +145,7 @@ spool_renew(struct spool *sp, const char *qid, const char *owner, time_t now,
 	rc = spool_bind_text(st, 1, qid, SQLITE_OK);
 	rc = spool_bind_text(st, 2, owner, rc);
 	rc = spool_bind_int(st, 3, (int64_t)(now + lease), rc);
-	if (rc != SQLITE_OK) {
-		spool_db_done(st);
-		(void)spool_db_err(sp, rc, "renewing a claim", err);
-		goto out_abort;
-	}
-	if (spool_db_step_done(sp, st, "renewing a claim", err) == -1)
+	if (spool_db_run(sp, st, rc, "renewing a claim", err) == -1)
 		goto out_abort;
 	return spool_db_tx_leave(sp, &tx, err);
 

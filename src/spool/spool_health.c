@@ -116,12 +116,7 @@ spool_health_put(
 		? h->last_text
 		: "",
 	    rc);
-	if (rc != SQLITE_OK) {
-		spool_db_done(st);
-		(void)spool_db_err(sp, rc, "writing smarthost health", err);
-		goto out_abort;
-	}
-	if (spool_db_step_done(sp, st, "writing smarthost health", err) == -1)
+	if (spool_db_run(sp, st, rc, "writing smarthost health", err) == -1)
 		goto out_abort;
 	return spool_db_tx_leave(sp, &tx, err);
 

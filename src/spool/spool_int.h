@@ -67,6 +67,12 @@ int spool_db_exec(
 int spool_db_step_done(
     struct spool *sp, sqlite3_stmt *st, const char *what, struct err *err);
 
+/* spool_db_run - like spool_db_step_done, after a chain of spool_bind_*
+ * calls whose result is bind_rc: a failed bind is reported (as "what")
+ * without stepping.  st is reset either way. */
+int spool_db_run(struct spool *sp, sqlite3_stmt *st, int bind_rc,
+    const char *what, struct err *err);
+
 /* spool_db_tx_enter / leave / abort - see the header comment.  abort
  * never fails; it keeps err as the caller set it. */
 int spool_db_tx_enter(struct spool *sp, struct spool_tx *tx, struct err *err);

@@ -375,12 +375,7 @@ spool_mark_reported(struct spool *sp, const char *qid, struct err *err)
 	    (st = spool_db_prep(sp, sql, err)) == NULL)
 		goto out_abort;
 	rc = spool_bind_text(st, 1, qid, SQLITE_OK);
-	if (rc != SQLITE_OK) {
-		spool_db_done(st);
-		(void)spool_db_err(sp, rc, "marking failures reported", err);
-		goto out_abort;
-	}
-	if (spool_db_step_done(sp, st, "marking failures reported", err) == -1)
+	if (spool_db_run(sp, st, rc, "marking failures reported", err) == -1)
 		goto out_abort;
 	return spool_db_tx_leave(sp, &tx, err);
 

@@ -71,12 +71,7 @@ spool_tls_put(
 	rc = spool_bind_text(st, 3, e->mode, rc);
 	rc = spool_bind_int(st, 4, (int64_t)e->verified_at, rc);
 	rc = spool_bind_int(st, 5, e->tls_seen ? 1 : 0, rc);
-	if (rc != SQLITE_OK) {
-		spool_db_done(st);
-		(void)spool_db_err(sp, rc, "writing the TLS cache", err);
-		goto out_abort;
-	}
-	if (spool_db_step_done(sp, st, "writing the TLS cache", err) == -1)
+	if (spool_db_run(sp, st, rc, "writing the TLS cache", err) == -1)
 		goto out_abort;
 	return spool_db_tx_leave(sp, &tx, err);
 
@@ -100,12 +95,7 @@ spool_tls_forget(struct spool *sp, const char *host, int port, struct err *err)
 		goto out_abort;
 	rc = spool_bind_text(st, 1, host, SQLITE_OK);
 	rc = spool_bind_int(st, 2, port, rc);
-	if (rc != SQLITE_OK) {
-		spool_db_done(st);
-		(void)spool_db_err(sp, rc, "writing the TLS cache", err);
-		goto out_abort;
-	}
-	if (spool_db_step_done(sp, st, "writing the TLS cache", err) == -1)
+	if (spool_db_run(sp, st, rc, "writing the TLS cache", err) == -1)
 		goto out_abort;
 	return spool_db_tx_leave(sp, &tx, err);
 

@@ -2,17 +2,22 @@
  * smtp.c - mail transactions on an open session, and closing it.
  *
  * Part of smtp: the runner calls smtp_send() once per message on a
- * session from smtp_open(), then smtp_close().  See the lifecycle in
- * smtp.h.
+ * session from smtp_open(), smtp_sync() before it waits for anything,
+ * then smtp_close().  See the lifecycle in smtp.h.
  *
  * Data: the session (owned), the caller's message description and
- * outcome arrays (borrowed for the call).  Invariants: a recipient is OK
- * only after its RCPT and the final dot were accepted; every recipient
- * gets exactly one final outcome per call (and one rcpt_done call); once
- * a session is BROKEN nothing more is sent on it.
+ * outcome arrays (borrowed for the call, or until msg_done when the
+ * transaction is left PENDING), and at most one PENDING transaction
+ * (s->pending, owned).  Invariants: a recipient is OK only after its
+ * RCPT and the final dot were accepted; every recipient gets exactly one
+ * final outcome per call (and one rcpt_done call), every call one
+ * msg_done; a pending transaction ends (its reply read, msg_done called)
+ * before any reply of the transaction behind it is read; once a session
+ * is BROKEN nothing more is sent on it and nothing is pending.
  *
  * Implements RFC 5321 3.3 (MAIL, RCPT, DATA, RSET, QUIT), RFC 2920
- * (PIPELINING: RSET, MAIL, every RCPT and DATA in one write), RFC 1870
+ * (PIPELINING: RSET, MAIL, every RCPT and DATA in one write; 3.1, the
+ * next transaction's commands sent behind the final dot), RFC 1870
  * (SIZE=), RFC 6152 (BODY=8BITMIME), RFC 6531 (SMTPUTF8), RFC 3461 (RET,
  * ENVID, NOTIFY).  An 8-bit message to a server without 8BITMIME is sent
  * as it is, as Postfix does; a message that needs SMTPUTF8 is not.
@@ -24,6 +29,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "base/str.h"
@@ -33,6 +39,10 @@
 #define SMTP_DATA_BLOCK (64 * 1024)
 #define SMTP_ADDR_MAX 512
 #define SMTP_QUIT_WAIT 10000 /* ms */
+
+/* What the transaction steps return when the final dot was sent and its
+ * reply is left for later (smtp.h, PENDING). */
+#define SMTP_TX_PENDING 1
 
 struct smtp_tx {
 	struct smtp_session *s;
@@ -92,6 +102,59 @@ smtp_xtext_ok(const char *v)
 		    *v == '=')
 			return false;
 	return true;
+}
+
+/* smtp_tx_new - a transaction of m, its outcomes cleared. */
+static struct smtp_tx *
+smtp_tx_new(struct smtp_session *s, const struct smtp_msg *m,
+    struct smtp_outcome *rcpt_out, struct smtp_outcome *msg_out)
+{
+	struct smtp_tx *tx = xcalloc(1, sizeof(*tx));
+	size_t i;
+
+	tx->s = s;
+	tx->m = m;
+	tx->rcpt_out = rcpt_out;
+	tx->msg_out = msg_out;
+	tx->decided = xcalloc(m->nrcpts + 1, sizeof(bool));
+	tx->accepted = xcalloc(m->nrcpts + 1, sizeof(bool));
+	tx->sent = xcalloc(m->nrcpts + 1, sizeof(bool));
+	tx->pipelining = (s->caps.flags & SMTP_CAP_PIPELINING) != 0;
+	for (i = 0; i < m->nrcpts; i++)
+		smtp_outcome_clear(&rcpt_out[i]);
+	smtp_outcome_clear(msg_out);
+	return tx;
+}
+
+/* smtp_tx_end - the transaction ended with rc (-1: the session broke):
+ * the message's outcome when every recipient was refused, 421 ends the
+ * session, msg_done, free.  Returns rc as smtp_send reports it. */
+static int
+smtp_tx_end(struct smtp_tx *tx, int rc)
+{
+	const struct smtp_msg *m = tx->m;
+	size_t i;
+
+	if (rc == 0 && tx->naccepted == 0 && tx->msg_out->reason == SMTP_R_OK) {
+		/* Every recipient refused: the first refusal stands for the
+		 * message. */
+		for (i = 0; i < m->nrcpts; i++)
+			if (tx->rcpt_out[i].reason != SMTP_R_OK) {
+				*tx->msg_out = tx->rcpt_out[i];
+				break;
+			}
+	}
+	if (rc == 0 && tx->closing) {
+		tx->s->state = SMTP_ST_BROKEN;
+		rc = -1;
+	}
+	if (m->msg_done != NULL)
+		m->msg_done(m->done_ctx, rc, tx->rcpt_out, tx->msg_out);
+	xfree(tx->decided);
+	xfree(tx->accepted);
+	xfree(tx->sent);
+	xfree(tx);
+	return rc;
 }
 
 /* smtp_decide - recipient i's final outcome. */
@@ -266,8 +329,38 @@ smtp_sink_emit(const char *p, size_t n, void *ectx)
 	return smtp_dot_feed(&k->dot, p, n) == -1 ? -1 : 0;
 }
 
-/* smtp_tx_body - stream the message after 354 and read the final reply.
+/* smtp_tx_may_pend - may tx's final reply be left PENDING? */
+static bool
+smtp_tx_may_pend(const struct smtp_tx *tx)
+{
+	return (tx->m->flags & SMTP_MSG_PIPELINE_DOT) && tx->pipelining &&
+	    tx->m->msg_done != NULL;
+}
+
+/* smtp_tx_final - read the final dot's reply and decide everyone left.
  * -1 when the session broke (then everyone is decided). */
+static int
+smtp_tx_final(struct smtp_tx *tx)
+{
+	struct smtp_session *s = tx->s;
+
+	if (smtp_tx_reply(
+		tx, SMTP_STAGE_BODY, smtp_ms(s->conf->data_timeout)) == -1)
+		return -1;
+	if (s->reply.code / 100 == 2)
+		smtp_ok_reply(s, tx->msg_out);
+	else
+		(void)smtp_fail_reply(s, tx->msg_out,
+		    s->reply.code == 552 ? SMTP_R_SIZE_EXCEEDED
+					 : SMTP_R_DATA_REJECTED,
+		    SMTP_STAGE_BODY);
+	smtp_decide_rest(tx, tx->msg_out);
+	return 0;
+}
+
+/* smtp_tx_body - stream the message after 354, then read the final reply
+ * or leave it PENDING (SMTP_TX_PENDING).  -1 when the session broke
+ * (then everyone is decided). */
 static int
 smtp_tx_body(struct smtp_tx *tx)
 {
@@ -296,17 +389,9 @@ smtp_tx_body(struct smtp_tx *tx)
 	}
 	if (smtp_flush(s, ms, SMTP_STAGE_BODY, &k.fail) == -1)
 		return smtp_tx_broken(tx, &k.fail);
-	if (smtp_tx_reply(tx, SMTP_STAGE_BODY, ms) == -1)
-		return -1;
-	if (s->reply.code / 100 == 2)
-		smtp_ok_reply(s, tx->msg_out);
-	else
-		(void)smtp_fail_reply(s, tx->msg_out,
-		    s->reply.code == 552 ? SMTP_R_SIZE_EXCEEDED
-					 : SMTP_R_DATA_REJECTED,
-		    SMTP_STAGE_BODY);
-	smtp_decide_rest(tx, tx->msg_out);
-	return 0;
+	if (smtp_tx_may_pend(tx))
+		return SMTP_TX_PENDING;
+	return smtp_tx_final(tx);
 }
 
 /* smtp_tx_data - the DATA reply and what follows it. */
@@ -343,13 +428,52 @@ smtp_tx_data(struct smtp_tx *tx, bool data_sent)
 	return 0;
 }
 
+/* smtp_tx_closed - OUT o: the outcome of a transaction behind one whose
+ * final dot got 421: the server closes without reading its commands. */
+static void
+smtp_tx_closed(struct smtp_session *s, struct smtp_outcome *o)
+{
+	char line[256];
+
+	(void)smtp_reply_line(&s->reply, line, sizeof(line));
+	(void)smtp_fail(s, o, SMTP_R_CONNECTION_LOST, SMTP_STAGE_RSET,
+	    "the server closed the session after the previous message: %s",
+	    line);
+}
+
+/* smtp_tx_settle - tx's envelope was sent (flushed; else o says why
+ * not): end the PENDING transaction before any reply of tx is read.  If
+ * the session broke meanwhile, tx gets the failure at stage RSET (none
+ * of its replies was read) and -1 is returned. */
+static int
+smtp_tx_settle(struct smtp_tx *tx, bool flushed, struct smtp_outcome *o)
+{
+	struct smtp_session *s = tx->s;
+	struct smtp_tx *p = s->pending;
+
+	if (p == NULL)
+		return flushed ? 0 : smtp_tx_broken(tx, o);
+	s->pending = NULL;
+	if (!flushed)
+		(void)smtp_tx_broken(p, o);
+	else if (smtp_tx_final(p) == -1)
+		*o = *p->msg_out;
+	else if (p->closing)
+		smtp_tx_closed(s, o);
+	(void)smtp_tx_end(p, s->state == SMTP_ST_BROKEN ? -1 : 0);
+	if (s->state == SMTP_ST_READY)
+		return 0;
+	o->stage = SMTP_STAGE_RSET;
+	return smtp_tx_broken(tx, o);
+}
+
 /* smtp_tx_envelope - [RSET] MAIL RCPT... [DATA], pipelined if offered. */
 static int
 smtp_tx_envelope(struct smtp_tx *tx, bool utf8)
 {
 	struct smtp_session *s = tx->s;
 	long long ms = smtp_ms(s->conf->command_timeout);
-	bool rset = s->transactions > 0;
+	bool rset = s->transactions > 0, flushed;
 	struct smtp_outcome o;
 	size_t i;
 
@@ -362,8 +486,9 @@ smtp_tx_envelope(struct smtp_tx *tx, bool utf8)
 				smtp_queue_rcpt(tx, i);
 		smtp_cmd(s, "DATA");
 	}
-	if (smtp_flush(s, ms, SMTP_STAGE_MAIL, &o) == -1)
-		return smtp_tx_broken(tx, &o);
+	flushed = smtp_flush(s, ms, SMTP_STAGE_MAIL, &o) == 0;
+	if (smtp_tx_settle(tx, flushed, &o) == -1)
+		return -1;
 	if (smtp_tx_mail_reply(tx, rset, ms) == -1)
 		return -1;
 	for (i = 0; i < tx->m->nrcpts && (tx->mail_ok || tx->pipelining); i++) {
@@ -431,51 +556,38 @@ int
 smtp_send(struct smtp_session *s, const struct smtp_msg *m,
     struct smtp_outcome *rcpt_out, struct smtp_outcome *msg_out)
 {
-	struct smtp_tx tx;
+	struct smtp_tx *tx = smtp_tx_new(s, m, rcpt_out, msg_out);
 	bool utf8 = false;
-	size_t i;
-	int rc = 0;
+	int rc;
 
-	memset(&tx, 0, sizeof(tx));
-	tx.s = s;
-	tx.m = m;
-	tx.rcpt_out = rcpt_out;
-	tx.msg_out = msg_out;
-	tx.decided = xcalloc(m->nrcpts + 1, sizeof(bool));
-	tx.accepted = xcalloc(m->nrcpts + 1, sizeof(bool));
-	tx.sent = xcalloc(m->nrcpts + 1, sizeof(bool));
-	tx.pipelining = (s->caps.flags & SMTP_CAP_PIPELINING) != 0;
-	for (i = 0; i < m->nrcpts; i++)
-		smtp_outcome_clear(&rcpt_out[i]);
-	smtp_outcome_clear(msg_out);
 	if (s->state != SMTP_ST_READY) {
 		(void)smtp_fail(s, msg_out, SMTP_R_LOCAL_ERROR, SMTP_STAGE_NONE,
 		    "session not ready");
-		rc = smtp_tx_broken(&tx, msg_out);
-		goto out_free;
+		return smtp_tx_end(tx, smtp_tx_broken(tx, msg_out));
 	}
-	if (smtp_tx_check(&tx, &utf8) == 1)
-		goto out_free;
-	rc = smtp_tx_envelope(&tx, utf8);
+	if (smtp_tx_check(tx, &utf8) == 1)
+		return smtp_tx_end(tx, 0);
+	rc = smtp_tx_envelope(tx, utf8);
 	s->transactions++;
-	if (rc == 0 && tx.naccepted == 0 && msg_out->reason == SMTP_R_OK) {
-		/* Every recipient refused: the first refusal stands for the
-		 * message. */
-		for (i = 0; i < m->nrcpts; i++)
-			if (rcpt_out[i].reason != SMTP_R_OK) {
-				*msg_out = rcpt_out[i];
-				break;
-			}
+	if (rc == SMTP_TX_PENDING) {
+		/* the one before was settled by smtp_tx_envelope */
+		assert(s->pending == NULL);
+		s->pending = tx;
+		return 0;
 	}
-	if (rc == 0 && tx.closing) {
-		s->state = SMTP_ST_BROKEN;
-		rc = -1;
+	return smtp_tx_end(tx, rc);
+}
+
+int
+smtp_sync(struct smtp_session *s)
+{
+	struct smtp_tx *p = s->pending;
+
+	if (p != NULL) {
+		s->pending = NULL;
+		(void)smtp_tx_end(p, smtp_tx_final(p));
 	}
-out_free:
-	xfree(tx.decided);
-	xfree(tx.accepted);
-	xfree(tx.sent);
-	return rc;
+	return s->state == SMTP_ST_READY ? 0 : -1;
 }
 
 bool
@@ -491,6 +603,7 @@ smtp_close(struct smtp_session *s)
 
 	if (s == NULL)
 		return;
+	(void)smtp_sync(s);
 	if (s->state == SMTP_ST_READY && s->conn != NULL) {
 		long long ms = smtp_ms(s->conf->command_timeout);
 

@@ -26,19 +26,36 @@
  *       [RSET] MAIL RCPT.. DATA (pipelined)  |  | final dot answered
  *                                            v  |
  *                                        TRANSACTION
- *                                            |
- *                 connection lost, timeout,  |
- *                 protocol error, 421        v
- *                                         BROKEN  (smtp_send returned -1)
+ *                                            |  \
+ *                 connection lost, timeout,  |   \  SMTP_MSG_PIPELINE_DOT,
+ *                 protocol error, 421        v    v PIPELINING offered: dot
+ *                     (smtp_send -1)      BROKEN   PENDING  sent, its reply
+ *                                                     |     not read yet
+ *     smtp_send (the next message): its [RSET] MAIL   |
+ *       RCPT.. DATA are sent first, then the pending  |
+ *       reply is read and msg_done called, then the   |
+ *       new transaction goes on (TRANSACTION)         |
+ *     smtp_sync, smtp_close: the reply is read,       v
+ *       msg_done called                          READY (or BROKEN)
  *
  *   smtp_close: READY -> QUIT -> CLOSED;  BROKEN -> CLOSED (no QUIT)
+ *
+ * PENDING is RFC 2920 3.1: message content may open a group, so the next
+ * transaction's commands follow the final dot without waiting for its
+ * reply, and a batch costs one round trip per message, not two.  A
+ * session that breaks while a reply is pending gives that transaction
+ * the session's outcome (lost inside it: the server may have taken the
+ * message); the transaction behind it, none of whose replies was read,
+ * gets the session's failure at stage RSET, as if lost before it began.
+ * A 4xx or 5xx to the pending dot is that transaction's alone; a 421
+ * ends the session after it.
  *
  * Every step waits at most its configured time: connect_timeout,
  * greeting_timeout (greeting_wait on STARTTLS-expected ports under
  * tls = auto), command_timeout (each command's whole reply, and each TLS
  * handshake),
- * data_timeout (each DATA block and the final dot), all inside
- * session_timeout from smtp_open.
+ * data_timeout (each DATA block and the final dot's reply, pending or
+ * not), all inside session_timeout from smtp_open.
  *
  * Outcomes: every failure names a reason of the taxonomy (smtp_reason.h)
  * with its class, the stage, the server's code, enhanced status and text,
@@ -153,6 +170,13 @@ typedef int (*smtp_body_fn)(void *ctx,
     int (*emit)(const char *p, size_t n, void *ectx), void *ectx,
     struct err *err);
 
+enum smtp_msg_flags {
+	/* SMTP_MSG_PIPELINE_DOT - with PIPELINING offered, smtp_send may
+	 * return right after the final dot is sent, its reply left PENDING
+	 * (the lifecycle above); the outcome then comes through msg_done. */
+	SMTP_MSG_PIPELINE_DOT = 1 << 0,
+};
+
 struct smtp_msg {
 	const char *sender; /* envelope sender, "" for the null sender */
 	const char *const *rcpts; /* envelope recipients */
@@ -168,7 +192,17 @@ struct smtp_msg {
 	/* rcpt_done - optional: recipient i's final outcome, as soon as it
 	 * is known (a refused RCPT at once, the others after the dot). */
 	void (*rcpt_done)(void *ctx, size_t i, const struct smtp_outcome *o);
-	void *done_ctx;
+	/* msg_done - optional (required with SMTP_MSG_PIPELINE_DOT): called
+	 * exactly once per smtp_send call, when the transaction has ended,
+	 * with what smtp_send returns for it (rc: 0 the session was still
+	 * READY after it, -1 it broke) and the final outcomes (rcpt_out and
+	 * msg_out as passed to smtp_send).  It may run inside smtp_send
+	 * (this transaction, or the pending one before it), smtp_sync or
+	 * smtp_close, and must not call into the session. */
+	void (*msg_done)(void *ctx, int rc, const struct smtp_outcome *rcpt_out,
+	    const struct smtp_outcome *msg_out);
+	void *done_ctx; /* for rcpt_done and msg_done */
+	int flags; /* enum smtp_msg_flags */
 };
 
 /* smtp_send - one transaction on a READY session: RSET first unless it
@@ -182,16 +216,30 @@ struct smtp_msg {
  * recipient).  Returns 0 when the session is still READY, or -1 when it
  * is BROKEN (connection lost, timeout, protocol error, 421): then every
  * recipient not already decided carries the session's outcome and only
- * smtp_close is allowed. */
+ * smtp_close is allowed.
+ *
+ * With SMTP_MSG_PIPELINE_DOT the transaction may still be PENDING when
+ * smtp_send returns 0: rcpt_out and msg_out are final only when
+ * msg_done is called, and m, what it points to, rcpt_out and msg_out
+ * must stay valid until then.  A transaction PENDING when smtp_send is
+ * called ends inside it (its msg_done first), after the new one's
+ * envelope was sent.  Without the flag the transaction has ended when
+ * smtp_send returns, as before. */
 int smtp_send(struct smtp_session *s, const struct smtp_msg *m,
     struct smtp_outcome *rcpt_out, struct smtp_outcome *msg_out);
 
-/* smtp_close - QUIT (when READY, waiting at most command_timeout and
- * never more than 10 s for its answer), close and free.  NULL is a no-op.
- * Never fails. */
+/* smtp_sync - end the PENDING transaction, if any: read its final dot's
+ * reply (data_timeout) and call its msg_done.  Call it before waiting
+ * for anything else (new mail, a claim), so no result waits on the
+ * network.  Returns 0 when the session is READY, -1 when it is BROKEN. */
+int smtp_sync(struct smtp_session *s);
+
+/* smtp_close - end a PENDING transaction (smtp_sync), then QUIT (when
+ * READY, waiting at most command_timeout and never more than 10 s for
+ * its answer), close and free.  NULL is a no-op.  Never fails. */
 void smtp_close(struct smtp_session *s);
 
-/* smtp_is_ready - can smtp_send be called? */
+/* smtp_is_ready - can smtp_send be called?  (READY or PENDING) */
 bool smtp_is_ready(const struct smtp_session *s);
 
 /* smtp_get_info - what the session found; borrowed strings live as long

@@ -18,6 +18,8 @@ enum smtp_state {
 	SMTP_ST_BROKEN,
 };
 
+struct smtp_tx; /* smtp.c: one transaction */
+
 struct smtp_session {
 	struct smtp_opts o;
 	const struct conf *conf;
@@ -36,6 +38,9 @@ struct smtp_session {
 	int port;
 	bool redetected, cache_written;
 	unsigned connections, transactions;
+	/* the transaction whose final dot was sent and whose reply is not
+	 * read yet (smtp.h, PENDING), or NULL; owned */
+	struct smtp_tx *pending;
 	const char *auth; /* "ok", "skipped", "none" */
 	char auth_mech[16];
 	long long t0; /* conn_now_ms() at smtp_open */

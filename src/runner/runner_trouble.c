@@ -484,6 +484,8 @@ runner_trouble_message(struct runner_trouble *t, struct runner_attempt *a,
 	if (s.host_v != RUNNER_V_SENT) {
 		runner_give_back(t, a, h, &s, now);
 		next = RUNNER_NEXT_HOST_DOWN;
+	} else if ((s.lost || s.retry) && a->behind_loss) {
+		next = RUNNER_NEXT_RECONNECT;
 	} else if (s.lost || s.retry) {
 		h->lost_in_row++;
 		next = RUNNER_NEXT_RECONNECT;

@@ -42,7 +42,9 @@
  *   (spool_due_all): the queue drains the moment the smarthost is back.
  *   After RUNNER_LOST_MAX sessions in a row lost inside transactions the
  *   smarthost itself backs off (a server dropping every message is not
- *   the messages' fault).
+ *   the messages' fault).  A session counts once, even when it ends two
+ *   pipelined transactions (the one whose final reply was pending and
+ *   the one behind it: runner_attempt.behind_loss).
  */
 #ifndef RELAY_RUNNER_TROUBLE_H
 #define RELAY_RUNNER_TROUBLE_H
@@ -70,7 +72,8 @@ enum runner_verdict {
 	RUNNER_V_FAULT,
 };
 
-/* What the worker does after a message. */
+/* What the worker does after a message, in rising severity: when two
+ * messages of a session ask for different steps, the later one wins. */
 enum runner_next {
 	RUNNER_NEXT_GO_ON = 0, /* the session is READY: next message */
 	RUNNER_NEXT_RECONNECT, /* the session is gone; the others go on a
@@ -99,6 +102,10 @@ struct runner_attempt {
 	const struct spool_msg_info *mi; /* the due recipients */
 	bool *recorded; /* [mi->nrcpts]: result already written */
 	size_t nfailed; /* FAILED results written (a bounce is due) */
+	/* behind_loss - this transaction was pipelined behind one whose
+	 * attempt already reported the session's end: that end is not
+	 * counted against the smarthost a second time */
+	bool behind_loss;
 };
 
 /* runner_verdict_name - "sent", "failed", ... for logs and tests. */

@@ -3,19 +3,25 @@
  * runner_worker.h).
  *
  * Part of the runner: started by runner_sched (or run in-process by
- * relayd --once); talks SMTP through smtp_open / smtp_send and hands
- * every outcome to runner_trouble, which alone writes results, ends
- * claims and changes smarthost health.
+ * relayd --once); talks SMTP through smtp_open / smtp_send / smtp_sync
+ * and hands every outcome to runner_trouble, which alone writes results,
+ * ends claims and changes smarthost health.
  *
  * Data: its own spool connection, the smarthosts' health as last read,
- * the current claim batch.  Invariants: a message is sent only while
- * this worker holds its claim (checked by spool_get_claimed, renewed
- * before the lease runs out); every claim is either ended by a result,
- * given back untried, or (if the worker dies) released by relayd or
- * taken over after the lease.
+ * the current claim batch, and the messages on their way (at most two:
+ * one whose final reply is pending, one being sent; each owned from
+ * smtp_send until its msg_done).  Invariants: a message is sent only
+ * while this worker holds its claim (checked by spool_get_claimed,
+ * renewed before the lease runs out); every claim is either ended by a
+ * result, given back untried, or (if the worker dies) released by relayd
+ * or taken over after the lease; a message's results are written in its
+ * msg_done, right after its final reply, before the replies of the
+ * message behind it are read; nothing is pending while the worker
+ * claims, lingers or closes (smtp_sync).
  *
  * RFC 5321 (one session, RSET between transactions), RFC 2920
- * (pipelining, in smtp), RFC 3461 (RET, ENVID, NOTIFY passed on).
+ * (pipelining, in smtp; 3.1: the next message's commands follow the
+ * final dot), RFC 3461 (RET, ENVID, NOTIFY passed on).
  *
  * Security: runs as relayd's user; reads the credentials only through
  * smtp_open; the TLS mode cache is the spool's tls_cache table.
@@ -56,13 +62,23 @@ struct runner_worker {
 	bool notified;
 	time_t lease_at; /* when the current claims were taken/renewed */
 	struct runner_worker_stats st;
+	/* the current session: the worst next step its messages asked for
+	 * (the enum is ordered by severity), and whether one of them already
+	 * reported the session's end */
+	enum runner_next next;
+	bool session_ended;
 };
 
-/* One message on its way: what the smtp callbacks need. */
+/* One message on its way, from smtp_send until its msg_done: the
+ * envelope, the outcome arrays smtp fills and what the callbacks need. */
 struct runner_wmsg {
 	struct runner_worker *w;
+	struct runner_host *h;
+	struct spool_msg_info *mi;
 	struct runner_attempt a;
-	const char *qid;
+	struct smtp_msg m;
+	const char **rcpts;
+	struct smtp_outcome *rout, mout;
 	int (*emit)(const char *p, size_t n, void *ectx);
 	void *ectx;
 	bool emit_failed;
@@ -197,8 +213,8 @@ runner_wmsg_body(void *ctx, int (*emit)(const char *p, size_t n, void *ectx),
 	m->emit = emit;
 	m->ectx = ectx;
 	m->emit_failed = false;
-	if (spool_body_read(m->w->t.sp, m->qid, runner_wmsg_chunk, m, err) ==
-	    -1)
+	if (spool_body_read(
+		m->w->t.sp, m->mi->qid, runner_wmsg_chunk, m, err) == -1)
 		return -1;
 	if (m->emit_failed)
 		return err_set(err, ERR_TEMP, "sending the message failed");
@@ -211,32 +227,6 @@ runner_wmsg_rcpt_done(void *ctx, size_t i, const struct smtp_outcome *o)
 	struct runner_wmsg *m = ctx;
 
 	runner_trouble_rcpt_early(&m->w->t, &m->a, i, o);
-}
-
-/* runner_worker_msg - the smtp_msg for a claimed envelope. */
-static void
-runner_worker_msg(const struct spool_msg_info *mi, const char **rcpts,
-    struct runner_wmsg *wm, struct smtp_msg *m)
-{
-	size_t i;
-
-	for (i = 0; i < mi->nrcpts; i++)
-		rcpts[i] = mi->rcpts[i].address;
-	memset(m, 0, sizeof(*m));
-	m->sender = mi->sender != NULL ? mi->sender : "";
-	m->rcpts = rcpts;
-	m->nrcpts = mi->nrcpts;
-	m->size = mi->size;
-	m->eightbit =
-	    mi->body_type != NULL && str_eq_ci(mi->body_type, "8BITMIME");
-	m->smtputf8 = mi->smtputf8;
-	m->ret = mi->ret;
-	m->envid = mi->envid;
-	m->notify = mi->notify;
-	m->body = runner_wmsg_body;
-	m->body_ctx = wm;
-	m->rcpt_done = runner_wmsg_rcpt_done;
-	m->done_ctx = wm;
 }
 
 /* runner_worker_bounce - queue the report for failures just written. */
@@ -253,49 +243,100 @@ runner_worker_bounce(struct runner_worker *w, const char *qid)
 		    err.msg);
 }
 
-/* runner_worker_deliver - one claimed message on session s. */
-static enum runner_next
+static void
+runner_wmsg_free(struct runner_wmsg *wm)
+{
+	xfree(wm->rout);
+	xfree(wm->rcpts);
+	xfree(wm->a.recorded);
+	spool_msg_info_free(wm->mi);
+	xfree(wm);
+}
+
+/* runner_wmsg_done - smtp's msg_done: the transaction ended; its results
+ * go to runner_trouble now, and the message is done with. */
+static void
+runner_wmsg_done(void *ctx, int rc, const struct smtp_outcome *rout,
+    const struct smtp_outcome *mout)
+{
+	struct runner_wmsg *wm = ctx;
+	struct runner_worker *w = wm->w;
+	enum runner_next next;
+
+	wm->a.behind_loss = rc == -1 && w->session_ended;
+	next = runner_trouble_message(&w->t, &wm->a, wm->h, rc, rout, mout);
+	if (rc == -1)
+		w->session_ended = true;
+	if (wm->a.nfailed > 0)
+		runner_worker_bounce(w, wm->mi->qid);
+	if (next > w->next)
+		w->next = next;
+	runner_wmsg_free(wm);
+}
+
+/* runner_wmsg_new - the message on its way for a claimed envelope. */
+static struct runner_wmsg *
+runner_wmsg_new(
+    struct runner_worker *w, struct runner_host *h, struct spool_msg_info *mi)
+{
+	struct runner_wmsg *wm = xcalloc(1, sizeof(*wm));
+	struct smtp_msg *m = &wm->m;
+	size_t i;
+
+	wm->w = w;
+	wm->h = h;
+	wm->mi = mi;
+	wm->a.mi = mi;
+	wm->a.recorded = xcalloc(mi->nrcpts, sizeof(bool));
+	wm->rcpts = xcalloc(mi->nrcpts, sizeof(*wm->rcpts));
+	wm->rout = xcalloc(mi->nrcpts, sizeof(*wm->rout));
+	for (i = 0; i < mi->nrcpts; i++)
+		wm->rcpts[i] = mi->rcpts[i].address;
+	m->sender = mi->sender != NULL ? mi->sender : "";
+	m->rcpts = wm->rcpts;
+	m->nrcpts = mi->nrcpts;
+	m->size = mi->size;
+	m->eightbit =
+	    mi->body_type != NULL && str_eq_ci(mi->body_type, "8BITMIME");
+	m->smtputf8 = mi->smtputf8;
+	m->ret = mi->ret;
+	m->envid = mi->envid;
+	m->notify = mi->notify;
+	m->body = runner_wmsg_body;
+	m->body_ctx = wm;
+	m->rcpt_done = runner_wmsg_rcpt_done;
+	m->msg_done = runner_wmsg_done;
+	m->done_ctx = wm;
+	m->flags = SMTP_MSG_PIPELINE_DOT;
+	return wm;
+}
+
+/* runner_worker_deliver - send one claimed message on session s; its
+ * results are written by runner_wmsg_done, which may run later (its
+ * final reply pending until the next message's commands went out, or
+ * smtp_sync). */
+static void
 runner_worker_deliver(struct runner_worker *w, struct smtp_session *s,
     struct runner_host *h, const char *qid)
 {
 	struct spool_msg_info *mi = NULL;
-	struct smtp_outcome *rout, mout;
-	struct runner_wmsg wm;
-	struct smtp_msg m;
-	const char **rcpts;
-	enum runner_next next;
+	struct runner_wmsg *wm;
 	struct err err;
-	int rc;
 
 	err_clear(&err);
 	if (spool_get_claimed(
 		w->t.sp, qid, w->t.owner, sys_time(), &mi, &err) == -1) {
 		log_debug("%s: skipped: %s", qid, err.msg);
-		return RUNNER_NEXT_GO_ON;
+		return;
 	}
 	if (mi->nrcpts == 0) {
 		runner_trouble_release(&w->t, qid);
 		spool_msg_info_free(mi);
-		return RUNNER_NEXT_GO_ON;
+		return;
 	}
-	memset(&wm, 0, sizeof(wm));
-	wm.w = w;
-	wm.qid = qid;
-	wm.a.mi = mi;
-	wm.a.recorded = xcalloc(mi->nrcpts, sizeof(bool));
-	rcpts = xcalloc(mi->nrcpts, sizeof(*rcpts));
-	rout = xcalloc(mi->nrcpts, sizeof(*rout));
-	runner_worker_msg(mi, rcpts, &wm, &m);
-	rc = smtp_send(s, &m, rout, &mout);
+	wm = runner_wmsg_new(w, h, mi);
 	w->st.messages++;
-	next = runner_trouble_message(&w->t, &wm.a, h, rc, rout, &mout);
-	if (wm.a.nfailed > 0)
-		runner_worker_bounce(w, qid);
-	xfree(rout);
-	xfree(rcpts);
-	xfree(wm.a.recorded);
-	spool_msg_info_free(mi);
-	return next;
+	(void)smtp_send(s, &wm->m, wm->rout, &wm->mout);
 }
 
 /* runner_worker_tell - one byte to relayd (it may be gone: ignored). */
@@ -364,10 +405,17 @@ runner_worker_session(
 	    ? (size_t)h->sh->max_messages_per_connection
 	    : 1;
 	char(*qids)[SPOOL_QID_SIZE] = xcalloc(RUNNER_CLAIM_MAX, sizeof(*qids));
-	enum runner_next next = RUNNER_NEXT_GO_ON;
+	enum runner_next next;
 	size_t done = 0, n, k;
 
-	while (next == RUNNER_NEXT_GO_ON && !runner_worker_stop && done < max) {
+	w->next = RUNNER_NEXT_GO_ON;
+	w->session_ended = false;
+	while (!runner_worker_stop && done < max) {
+		/* the last message's results first: nothing stays pending
+		 * while the worker claims or lingers */
+		(void)smtp_sync(s);
+		if (w->next != RUNNER_NEXT_GO_ON)
+			break;
 		n = runner_worker_claim(w, qids,
 		    max - done < RUNNER_CLAIM_MAX ? max - done
 						  : RUNNER_CLAIM_MAX);
@@ -376,16 +424,18 @@ runner_worker_session(
 		if (n == 0)
 			break;
 		for (k = 0; k < n; k++) {
-			if (next != RUNNER_NEXT_GO_ON || runner_worker_stop ||
-			    !smtp_is_ready(s)) {
+			if (w->next != RUNNER_NEXT_GO_ON ||
+			    runner_worker_stop || !smtp_is_ready(s)) {
 				runner_trouble_release(&w->t, qids[k]);
 				continue;
 			}
 			runner_worker_renew(w, qids + k, n - k);
-			next = runner_worker_deliver(w, s, h, qids[k]);
+			runner_worker_deliver(w, s, h, qids[k]);
 			done++;
 		}
 	}
+	(void)smtp_sync(s);
+	next = w->next;
 	if (next == RUNNER_NEXT_GO_ON && done >= max && !runner_worker_stop)
 		next = RUNNER_NEXT_RECONNECT;
 	xfree(qids);

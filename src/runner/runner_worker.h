@@ -29,8 +29,12 @@
  *        |                                         else (or told to
  *        |                                         quit) QUIT, exit
  *        v
- *     per message: [RSET] MAIL RCPT.. DATA, results written by
- *     runner_trouble right after the replies, bounce queued at once
+ *     per message: [RSET] MAIL RCPT.. DATA, body, dot; with PIPELINING
+ *     the next message's [RSET] MAIL RCPT.. DATA follow the dot at once
+ *     and the dot's reply is read before theirs (one round trip per
+ *     message); results written by runner_trouble right after the
+ *     replies, bounce queued at once; the last reply is read (smtp_sync)
+ *     before claiming again, lingering or QUIT
  *        |
  *        +-- max_messages_per_connection reached, or the session was
  *        |   lost inside a transaction: QUIT / close, open a new one

@@ -50,10 +50,21 @@ Behaviour keys (l.behave(**kw); all optional):
     drop_in_data_after  close after this many bytes of message data
     drop_if_data_contains  bytes: close, without a reply, any message
                         whose data contains them (a "poison" message)
+    dot_hold            seconds: before answering a final dot, wait up to
+                        this long for the next MAIL command (a client
+                        pipelining behind the dot, RFC 2920 3.1, sends it
+                        without waiting for the reply)
+    dot_replies         list: the replies to the listener's 1st, 2nd, ...
+                        final dots; later dots get replies["DOT"] or 250
+    drop_at_dot         n: close, without a reply, at the listener's n-th
+                        final dot (after dot_hold); the message goes to
+                        srv.dropped, not srv.messages
 
 Recording: srv.messages (dicts: mail_from, mail_params, rcpts,
 rcpt_params, data, wire, listener, tls, at = time.monotonic() when the
-final dot was answered); srv.mail_at (time.monotonic() of every MAIL
+final dot was answered, after_dot = the bytes already received behind
+the dot when it was answered); srv.dropped (the same, for messages
+dropped by drop_at_dot); srv.mail_at (time.monotonic() of every MAIL
 command received, in order); each listener's connections count and
 sessions; each session's opened_at / closed_at (time.monotonic(); closed
 at QUIT, or when the connection closed),
@@ -331,20 +342,50 @@ class Session:
         lines = raw.split(b"\r\n") if raw else []
         body = b"".join((l[1:] if l.startswith(b".") else l) + b"\r\n"
                         for l in lines)
+        self.hold_for_next()
         srv = self.listener.server
+        b = self.listener.b
         with srv.lock:
+            self.listener.dots += 1
+            ndot = self.listener.dots
             msg = {
                 "mail_from": self.mail_from, "mail_params": self.mail_params,
                 "rcpts": list(self.rcpts),
                 "rcpt_params": list(self.rcpt_params),
                 "data": body, "wire": raw, "listener": self.listener.name,
-                "tls": self.tls, "at": time.monotonic()}
+                "tls": self.tls, "at": time.monotonic(),
+                "after_dot": self.buf}
+            if b.get("drop_at_dot") == ndot:
+                srv.dropped.append(msg)
+                raise Closed()
             srv.messages.append(msg)
             n = len(srv.messages)
             if srv.save_dir:
                 srv.save(n, msg)
-        self.reply(self.override("DOT", "250 2.0.0 Ok: queued as FAKE%d" % n))
+        replies = b.get("dot_replies") or []
+        if ndot <= len(replies):
+            r = replies[ndot - 1]
+        else:
+            r = self.override("DOT", "250 2.0.0 Ok: queued as FAKE%d" % n)
+        self.reply(r)
         self.reset()
+
+    def hold_for_next(self):
+        """dot_hold: wait for the next MAIL before the dot is answered."""
+        hold = self.listener.b.get("dot_hold")
+        if not hold:
+            return
+        end = time.monotonic() + hold
+        while b"MAIL FROM:" not in self.buf.upper():
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            pending = self.tls and self.sock.pending() > 0
+            if not pending:
+                r, _, _ = select.select([self.sock], [], [], left)
+                if not r:
+                    return
+            self.buf += self.recv()
 
     # --- AUTH --------------------------------------------------------
     def auth_line(self):
@@ -436,6 +477,7 @@ class Listener:
         self.port = self.sock.getsockname()[1]
         self.host = host
         self.connections = 0
+        self.dots = 0
         self.sessions = []
         self.b = {}
         self.thread = None
@@ -483,6 +525,7 @@ class FakeSMTPD:
         self.keyfile = keyfile
         self.listeners = []
         self.messages = []
+        self.dropped = []
         self.mail_at = []
         self.save_dir = None
         self.users = {"user": "secret"}

@@ -368,6 +368,49 @@ test_lost_in_a_row(void **state)
 	assert_int_equal(h.h.state, SPOOL_HS_BACKOFF);
 }
 
+/* A session lost while message k's final reply was pending ends k (lost
+ * inside its transaction) and k+1 behind it (lost before its RSET reply):
+ * k is deferred, k+1 given back untried, and the session counts once. */
+static void
+test_lost_behind_pending(void **state)
+{
+	struct fx *f = *state;
+	static const char *const rcpts[] = { "a@example.net" };
+	struct smtp_outcome out[1], mo;
+	struct spool_msg_info *after = NULL;
+	struct runner_host h;
+	struct err err;
+	int i;
+
+	assert_int_equal(runner_trouble_host_load(&f->tr, &f->sh, &h, &err), 0);
+	for (i = 0; i < 2; i++) {
+		struct runner_attempt a;
+		bool rec[1] = { false };
+		char qid[SPOOL_QID_SIZE];
+		struct spool_msg_info *mi =
+		    queue_claim(f, "s@example.net", rcpts, 1, qid);
+
+		memset(&a, 0, sizeof(a));
+		a.mi = mi;
+		a.recorded = rec;
+		a.behind_loss = i == 1;
+		out[0] = oc(SMTP_R_CONNECTION_LOST, 0, "", "",
+		    i == 0 ? SMTP_STAGE_BODY : SMTP_STAGE_RSET);
+		mo = out[0];
+		assert_int_equal(
+		    runner_trouble_message(&f->tr, &a, &h, -1, out, &mo),
+		    RUNNER_NEXT_RECONNECT);
+		assert_int_equal(h.lost_in_row, 1);
+		assert_int_equal(spool_get(f->sp, qid, &after, &err), 0);
+		assert_int_equal(after->rcpts[0].state,
+		    i == 0 ? SPOOL_RS_DEFERRED : SPOOL_RS_PENDING);
+		assert_int_equal(after->rcpts[0].attempts, i == 0 ? 1 : 0);
+		spool_msg_info_free(after);
+		spool_msg_info_free(mi);
+	}
+	assert_int_equal(h.h.state, SPOOL_HS_OK);
+}
+
 /* --- health --------------------------------------------------------------- */
 
 static void
@@ -580,6 +623,8 @@ main(void)
 		    test_host_trouble_releases, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_lost_in_a_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_lost_behind_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_bounce_compose, setup, teardown),

@@ -100,6 +100,14 @@ submit_rcpts_from_args(const struct submit_args *a, const char *domain,
 static int
 submit_out_flush(struct submit_out *o, bool end, struct err *err)
 {
+	/* The envelope waits in wire for the first chunk; send it alone
+	 * when both do not fit. */
+	if (o->wire.len > 0 && o->wire.len + o->chunk.len + 32 > o->wire.max) {
+		if (submit_sink_write(
+			o->sink, o->wire.data, o->wire.len, err) == -1)
+			return -1;
+		buf_reset(&o->wire);
+	}
 	if (o->chunk.len > 0 &&
 	    subproto_write_chunk(&o->wire, o->chunk.data, o->chunk.len, err) ==
 		-1)
@@ -234,10 +242,10 @@ submit_send(const struct conf *c, const struct submit_args *a,
 	if (o.sink == NULL)
 		goto out_free;
 	*via_maildrop = submit_sink_is_maildrop(o.sink);
-	if (subproto_write_env(&o.wire, &e, err) == -1 ||
-	    submit_sink_write(o.sink, o.wire.data, o.wire.len, err) == -1)
+	/* The envelope goes out with the first chunk: a small message is
+	 * one write, so relayd wakes once for it. */
+	if (subproto_write_env(&o.wire, &e, err) == -1)
 		goto out_abort;
-	buf_reset(&o.wire);
 	if (submit_out_put(&o, hbuf.data, hbuf.len, err) == -1 ||
 	    submit_stream_body(cn, &o, first, err) == -1 ||
 	    submit_out_flush(&o, true, err) == -1)

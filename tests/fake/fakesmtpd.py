@@ -98,18 +98,34 @@ class Session:
         self.listener = listener
         self.sock = sock
         self.peer = peer
-        self.rx_plain = b""
-        self.rx_tls = b""
-        self.tx = b""
+        # what was received and sent, kept as lists of pieces and joined
+        # on demand: growing one bytes object per recv() copies the whole
+        # transcript each time, which made a long session quadratic
+        self._rx = {"plain": [], "tls": []}
+        self._tx = []
+        self.out = []  # replies held while more commands wait (send)
         self.commands = []
         self.chunks = []
         self.auth = []
         self.tls = False
         self.tls_error = None
         self.closed = False
-        self.buf = b""
+        self.buf = b""  # received, not yet parsed from self.pos on
+        self.pos = 0
         self.opened_at = time.monotonic()
         self.closed_at = None
+
+    @property
+    def rx_plain(self):
+        return b"".join(self._rx["plain"])
+
+    @property
+    def rx_tls(self):
+        return b"".join(self._rx["tls"])
+
+    @property
+    def tx(self):
+        return b"".join(self._tx)
 
     # --- I/O ---------------------------------------------------------
     def phase(self):
@@ -123,24 +139,52 @@ class Session:
         if not data:
             raise Closed()
         self.chunks.append((self.phase(), data))
-        if self.tls:
-            self.rx_tls += data
-        else:
-            self.rx_plain += data
+        self._rx[self.phase()].append(data)
         return data
 
+    def more(self):
+        """Append one recv() to what is left unparsed (replies held back
+        go out first: the client may be waiting for them)."""
+        self.flush()
+        self.buf = self.buf[self.pos:] + self.recv()
+        self.pos = 0
+
     def readline(self, limit=100000):
-        while b"\n" not in self.buf:
-            if len(self.buf) > limit:
+        while True:
+            i = self.buf.find(b"\n", self.pos)
+            if i != -1:
+                break
+            if len(self.buf) - self.pos > limit:
                 raise Closed()
-            self.buf += self.recv()
-        line, self.buf = self.buf.split(b"\n", 1)
+            self.more()
+        line = self.buf[self.pos:i]
+        self.pos = i + 1
         return line.rstrip(b"\r")
 
     def send(self, data):
+        """Queue a reply; it goes out at once unless another command is
+        already waiting in the input.  Like a real server with PIPELINING
+        (RFC 2920), the fake holds its replies while the client keeps
+        sending and writes them together before it waits for more input
+        (flush), so a pipelined group is answered with one write."""
         b = self.listener.b
-        if b.get("reply_delay"):
-            time.sleep(b["reply_delay"])
+        if b.get("reply_delay") or b.get("trickle"):
+            self.flush()
+            if b.get("reply_delay"):
+                time.sleep(b["reply_delay"])
+            self.write(data)
+            return
+        self.out.append(data)
+        if self.buf.find(b"\n", self.pos) == -1:
+            self.flush()
+
+    def flush(self):
+        if self.out:
+            data, self.out = b"".join(self.out), []
+            self.write(data)
+
+    def write(self, data):
+        b = self.listener.b
         try:
             if b.get("trickle"):
                 for i in range(len(data)):
@@ -150,7 +194,7 @@ class Session:
                 self.sock.sendall(data)
         except (OSError, ssl.SSLError):
             raise Closed()
-        self.tx += data
+        self._tx.append(data)
 
     def reply(self, text):
         if isinstance(text, bytes):
@@ -188,12 +232,17 @@ class Session:
         if self.closed_at is None:
             self.closed_at = time.monotonic()
         try:
+            self.flush()
+        except Closed:
+            pass
+        try:
             self.sock.close()
         except OSError:
             pass
 
     def start_tls(self):
         ctx = self.listener.server.ssl_context(self.listener)
+        self.flush()
         try:
             self.sock.settimeout(30)
             self.sock = ctx.wrap_socket(self.sock, server_side=True)
@@ -201,7 +250,7 @@ class Session:
             self.tls_error = str(e)
             raise Closed()
         self.tls = True
-        self.buf = b""
+        self.buf, self.pos = b"", 0
 
     def caps(self):
         b = self.listener.b
@@ -262,7 +311,7 @@ class Session:
             return
         data = (r + "\r\n").encode() + b.get("inject", b"")
         self.send(data)
-        self.buf = b""
+        self.buf, self.pos = b"", 0
         self.start_tls()
 
     def reset(self):
@@ -313,18 +362,20 @@ class Session:
 
     def read_data(self):
         limit = self.listener.b.get("drop_in_data_after")
-        data, self.buf = self.buf, b""
+        # the body ends at CRLF "." CRLF, or is empty when "." CRLF comes
+        # first; searched where the message starts, without copying
         while True:
-            idx = (b"\r\n" + data).find(b"\r\n.\r\n")
+            if self.buf.startswith(b".\r\n", self.pos):
+                self.pos += 3
+                return b""
+            idx = self.buf.find(b"\r\n.\r\n", self.pos)
             if idx != -1:
                 break
-            if limit is not None and len(data) >= limit:
+            if limit is not None and len(self.buf) - self.pos >= limit:
                 raise Closed()
-            data += self.recv()
-        if idx == 0:
-            body, self.buf = b"", data[3:]
-        else:
-            body, self.buf = data[:idx - 2], data[idx + 3:]
+            self.more()
+        body = self.buf[self.pos:idx]
+        self.pos = idx + 5
         return body
 
     def cmd_data(self, text):
@@ -354,7 +405,7 @@ class Session:
                 "rcpt_params": list(self.rcpt_params),
                 "data": body, "wire": raw, "listener": self.listener.name,
                 "tls": self.tls, "at": time.monotonic(),
-                "after_dot": self.buf}
+                "after_dot": self.buf[self.pos:]}
             if b.get("drop_at_dot") == ndot:
                 srv.dropped.append(msg)
                 raise Closed()
@@ -376,7 +427,8 @@ class Session:
         if not hold:
             return
         end = time.monotonic() + hold
-        while b"MAIL FROM:" not in self.buf.upper():
+        self.flush()
+        while b"MAIL FROM:" not in self.buf[self.pos:].upper():
             left = end - time.monotonic()
             if left <= 0:
                 return
@@ -385,7 +437,7 @@ class Session:
                 r, _, _ = select.select([self.sock], [], [], left)
                 if not r:
                     return
-            self.buf += self.recv()
+            self.more()
 
     # --- AUTH --------------------------------------------------------
     def auth_line(self):

@@ -1,5 +1,7 @@
 /*
- * smtp_data.c - the DATA encoder: message bytes in, wire bytes out.
+ * smtp_data.c - the message encoder: message bytes in, wire bytes out,
+ * for DATA (dot-stuffed, ended by the final dot) or BDAT (as they are:
+ * BDAT counts octets, so nothing needs escaping).
  *
  * Part of smtp: smtp_send() feeds it the body chunks the runner's body
  * callback produces (straight from the spool, never the whole message in
@@ -7,12 +9,14 @@
  *
  * Data: the current line (at most 998 octets) and a few flags.
  * Invariants: every line handed on ends in CRLF and is at most 998
- * octets plus CRLF, a leading "." is doubled, and no CR or LF appears
+ * octets plus CRLF, a leading "." is doubled (DATA only), and no CR or
+ * LF appears
  * except in a CRLF pair, so no SMTP-smuggling sequence can be produced
  * whatever the input.
  *
  * Implements RFC 5321 4.5.2 (transparency), 4.5.3.1.6 (line length),
- * 2.3.8 (CRLF only); RFC 5322 2.2.3 (header folding before white space).
+ * 2.3.8 (CRLF only); RFC 3030 2 (BDAT data is not dot-stuffed); RFC 5322
+ * 2.2.3 (header folding before white space).
  *
  * Security: input is untrusted; the line buffer is bounded by the fold.
  */
@@ -36,6 +40,14 @@ smtp_dot_init(
 	d->headers = true;
 }
 
+void
+smtp_dot_init_bdat(
+    struct smtp_dot *d, int (*out)(void *, const char *, size_t), void *ctx)
+{
+	smtp_dot_init(d, out, ctx);
+	d->chunked = true;
+}
+
 static int
 smtp_dot_emit(struct smtp_dot *d, const char *p, size_t n)
 {
@@ -55,7 +67,8 @@ smtp_dot_emit(struct smtp_dot *d, const char *p, size_t n)
 static int
 smtp_dot_put_line(struct smtp_dot *d, size_t n)
 {
-	if (n > 0 && d->line[0] == '.' && smtp_dot_emit(d, ".", 1) == -1)
+	if (!d->chunked && n > 0 && d->line[0] == '.' &&
+	    smtp_dot_emit(d, ".", 1) == -1)
 		return -1;
 	if (smtp_dot_emit(d, d->line, n) == -1 ||
 	    smtp_dot_emit(d, "\r\n", 2) == -1)
@@ -116,8 +129,9 @@ smtp_dot_fold(struct smtp_dot *d)
 static size_t
 smtp_dot_limit(const struct smtp_dot *d)
 {
-	return d->len > 0 && d->line[0] == '.' ? SMTP_LINE_MAX - 1
-					       : SMTP_LINE_MAX;
+	return !d->chunked && d->len > 0 && d->line[0] == '.'
+	    ? SMTP_LINE_MAX - 1
+	    : SMTP_LINE_MAX;
 }
 
 int
@@ -167,5 +181,5 @@ smtp_dot_end(struct smtp_dot *d)
 	}
 	if (d->len > 0 && smtp_dot_line_end(d) == -1)
 		return -1;
-	return smtp_dot_emit(d, ".\r\n", 3);
+	return d->chunked ? (d->failed ? -1 : 0) : smtp_dot_emit(d, ".\r\n", 3);
 }

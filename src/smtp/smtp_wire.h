@@ -1,14 +1,15 @@
 /*
  * smtp_wire.h - the SMTP wire formats, free of any I/O: the strict reply
- * parser, the EHLO capability parser and the DATA encoder (dot-stuffing,
- * CRLF-only output, folding of overlong lines).  The session code
+ * parser, the EHLO capability parser and the message encoder (CRLF-only
+ * output, folding of overlong lines, and for DATA dot-stuffing and the
+ * final dot; for BDAT neither).  The session code
  * (smtp.h) uses them on a conn; the unit tests and fuzzers use them on
  * plain buffers.
  *
  * RFC 5321 4.2 (replies), 4.5.3.1 (limits), 4.5.2 (transparency);
  * RFC 2034 (enhanced status codes); RFC 1870 SIZE, RFC 6152 8BITMIME,
  * RFC 6531 SMTPUTF8, RFC 3461 DSN, RFC 2920 PIPELINING, RFC 4954 AUTH,
- * RFC 3207 STARTTLS; RFC 5322 2.2.3 (folding).
+ * RFC 3207 STARTTLS, RFC 3030 CHUNKING; RFC 5322 2.2.3 (folding).
  */
 #ifndef RELAY_SMTP_WIRE_H
 #define RELAY_SMTP_WIRE_H
@@ -108,6 +109,7 @@ struct smtp_dot {
 	bool headers; /* still in the header section */
 	bool folded; /* the current line continues a folded one */
 	bool cont_space; /* prepend a space (header folded without WSP) */
+	bool chunked; /* BDAT: no dot-stuffing, no final dot */
 	bool failed; /* out returned -1 */
 	unsigned long long nfolded; /* folds made */
 	unsigned long long nbytes; /* octets handed to out */
@@ -117,15 +119,21 @@ struct smtp_dot {
 void smtp_dot_init(
     struct smtp_dot *d, int (*out)(void *, const char *, size_t), void *ctx);
 
+/* smtp_dot_init_bdat - start a message sent with BDAT (RFC 3030): the
+ * same canonical CRLF lines and folding, but a leading "." stays as it is
+ * and smtp_dot_end adds no final dot (BDAT counts octets instead). */
+void smtp_dot_init_bdat(
+    struct smtp_dot *d, int (*out)(void *, const char *, size_t), void *ctx);
+
 /* smtp_dot_feed - encode message bytes (any line endings; CRLF, bare LF
- * and bare CR all become CRLF): lines starting with "." get another ".",
- * lines longer than 998 octets are folded (headers before a space or tab
+ * and bare CR all become CRLF): lines starting with "." get another "."
+ * (not with smtp_dot_init_bdat), lines longer than 998 octets are folded (headers before a space or tab
  * so the header continues, RFC 5322 folding; body lines at the last space
  * or tab, else at 998).  0, or -1 when out failed. */
 int smtp_dot_feed(struct smtp_dot *d, const char *p, size_t n);
 
-/* smtp_dot_end - finish: the last line gets its CRLF, then ".\r\n".
- * 0, or -1 when out failed. */
+/* smtp_dot_end - finish: the last line gets its CRLF, then ".\r\n"
+ * (nothing more with smtp_dot_init_bdat).  0, or -1 when out failed. */
 int smtp_dot_end(struct smtp_dot *d);
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * test_smtp_data.c - the DATA encoder: dot-stuffing, CRLF-only output
+ * test_smtp_data.c - the message encoder: dot-stuffing, CRLF-only output
  * from any line endings, folding of overlong header and body lines, the
- * final dot, chunk boundaries anywhere, and a failing output.
+ * final dot, chunk boundaries anywhere, and a failing output; for BDAT the
+ * same lines without dot-stuffing or final dot.
  */
 #include "config.h"
 
@@ -178,6 +179,89 @@ failing(void *ctx, const char *p, size_t n)
 	return (*left)-- > 0 ? 0 : -1;
 }
 
+/* encode_bdat - the BDAT form of in, fed in chunks of size step. */
+static void
+encode_bdat(const char *in, size_t n, size_t step, struct buf *out)
+{
+	struct smtp_dot d;
+	size_t off;
+
+	buf_init(out, 1 << 24);
+	smtp_dot_init_bdat(&d, sink, out);
+	for (off = 0; off < n; off += step)
+		assert_int_equal(smtp_dot_feed(&d, in + off,
+				     n - off < step ? n - off : step),
+		    0);
+	assert_int_equal(smtp_dot_end(&d), 0);
+	assert_int_equal(d.nbytes, out->len);
+}
+
+static void
+test_bdat_unstuffed(void **state)
+{
+	static const char in[] = "Subject: x\r\n\r\n.one\r\n..two\n.\r"
+				 "last";
+	static const char want[] = "Subject: x\r\n\r\n.one\r\n..two\r\n"
+				   ".\r\nlast\r\n";
+	size_t step;
+	struct buf w;
+
+	(void)state;
+	for (step = 1; step <= sizeof(in); step++) {
+		encode_bdat(in, sizeof(in) - 1, step, &w);
+		assert_int_equal(w.len, sizeof(want) - 1);
+		assert_memory_equal(w.data, want, w.len);
+		buf_free(&w);
+	}
+	encode_bdat("", 0, 1, &w);
+	assert_int_equal(w.len, 0);
+	buf_free(&w);
+	encode_bdat("a\r", 2, 1, &w);
+	assert_int_equal(w.len, 3);
+	assert_memory_equal(w.data, "a\r\n", 3);
+	buf_free(&w);
+}
+
+static void
+test_bdat_folds_like_data(void **state)
+{
+	char *in = malloc(3000);
+	struct buf w, d;
+	size_t i, len = 0, longest = 0;
+
+	(void)state;
+	assert_non_null(in);
+	/* after the header, a body line of 2000 octets starting with ".":
+	 * without stuffing it folds at 998, where DATA folds at 997 to
+	 * leave room for the "." */
+	memcpy(in, "\r\n.", 3);
+	memset(in + 3, 'x', 1999);
+	memcpy(in + 2002, "\r\n", 2);
+	encode_bdat(in, 2004, 700, &w);
+	for (i = 0; i < w.len; i++) {
+		if (w.data[i] == '\r') {
+			longest = len > longest ? len : longest;
+			len = 0;
+			i++;
+			continue;
+		}
+		len++;
+	}
+	assert_int_equal(longest, SMTP_LINE_MAX);
+	assert_int_equal(w.len, 2 + 2000 + 3 * 2);
+	assert_memory_equal(w.data, "\r\n.xxx", 6);
+	buf_free(&w);
+	/* without a leading dot both forms fold alike */
+	in[2] = 'x';
+	encode_bdat(in, 2004, 2004, &w);
+	encode(in, 2004, 2004, &d);
+	assert_int_equal(w.len + 3, d.len);
+	assert_memory_equal(w.data, d.data, w.len);
+	buf_free(&w);
+	buf_free(&d);
+	free(in);
+}
+
 static void
 test_output_failure(void **state)
 {
@@ -201,6 +285,8 @@ main(void)
 		cmocka_unit_test(test_fold_header_at_space),
 		cmocka_unit_test(test_fold_without_space),
 		cmocka_unit_test(test_output_failure),
+		cmocka_unit_test(test_bdat_unstuffed),
+		cmocka_unit_test(test_bdat_folds_like_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,7 +45,9 @@ log_set_flags(int flags)
 {
 	log_flags_now = flags;
 	if ((flags & LOG_TO_SYSLOG) && !log_syslog_open) {
-		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		/* connected at the first message, not now: most runs of
+		 * sendmail log nothing, and each run would pay for it */
+		openlog(log_ident, LOG_PID, LOG_MAIL);
 		log_syslog_open = true;
 	}
 }

@@ -452,6 +452,7 @@ static void
 runner_accept(struct runner *r, time_t now)
 {
 	while (r->nconns < RUNNER_MAX_CONNS) {
+		struct runner_conn *cn;
 		struct err err;
 		uid_t uid;
 		pid_t pid;
@@ -477,7 +478,13 @@ runner_accept(struct runner *r, time_t now)
 		}
 		r->conns =
 		    xreallocarray(r->conns, r->nconns + 1, sizeof(*r->conns));
-		r->conns[r->nconns++] = runner_conn_new(fd, uid, pid, now);
+		cn = runner_conn_new(fd, uid, pid, now);
+		r->conns[r->nconns++] = cn;
+		/* sendmail connects with its whole message ready: read it now
+		 * and it is committed in this round, without another poll */
+		runner_conn_read(cn, r->conf, now);
+		if (cn->state == RUNNER_CONN_CTL)
+			runner_ctl(r, cn);
 	}
 }
 
@@ -512,12 +519,15 @@ runner_commit_ready(struct runner *r)
 
 		if (cn->state != RUNNER_CONN_READY)
 			continue;
+		/* the body's memory and temp file go before the answer: a
+		 * client that hears it may count on the space */
 		buf_init(&b, 512);
-		if (buf_appendf(&b, "%s\n", cn->sub->reply) == 0)
-			runner_conn_reply(cn, b.data, b.len);
-		buf_free(&b);
+		if (buf_appendf(&b, "%s\n", cn->sub->reply) == -1)
+			buf_reset(&b);
 		runner_sub_free(cn->sub);
 		cn->sub = NULL;
+		runner_conn_reply(cn, b.data, b.len);
+		buf_free(&b);
 	}
 }
 

@@ -75,6 +75,10 @@ runner_conn_refuse(struct runner_conn *cn)
 	buf_init(&b, 512);
 	if (buf_appendf(&b, "%s\n", cn->sub->reply) == -1)
 		buf_reset(&b);
+	/* release the body (memory, temp file) before answering: a client
+	 * told "full disk" may free space and retry at once */
+	runner_sub_free(cn->sub);
+	cn->sub = NULL;
 	runner_conn_reply(cn, b.data, b.len);
 	buf_free(&b);
 }

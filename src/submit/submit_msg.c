@@ -4,8 +4,10 @@
  *
  *   argv recipients --qualify/check--> rcpts
  *   stdin --canon--> header lines --hdr--> prepare_headers (-t adds rcpts)
- *   envelope + header section --> sink (relayd or maildrop)
- *   body pieces --canon--> chunks --> sink       (streamed, never stored)
+ *   envelope + header section --> sink (relayd or maildrop, opened at
+ *   body pieces --canon--> chunks --> sink       the first full chunk or
+ *                                                 the end; streamed, never
+ *                                                 stored)
  *   end marker --> sink commit ("250 QID" or renamed maildrop file)
  *
  * Memory is bounded: the header section (HDR_MAX_SIZE), one canon read
@@ -36,12 +38,33 @@
 #include "submit/submit_sink.h"
 
 /* The stream being written: message bytes gather in chunk, go out as one
- * subproto chunk through wire. */
+ * subproto chunk through wire.  The sink is opened at the first write, so
+ * a message that fits one chunk is read whole before relayd is contacted
+ * and reaches it in one write: relayd wakes once, holds no connection
+ * while a slow writer fills stdin, and answers at once. */
 struct submit_out {
-	struct submit_sink *sink;
+	const struct conf *conf;
+	struct submit_sink *sink; /* NULL until the first write */
+	bool *via_maildrop;
 	struct buf chunk, wire;
 	unsigned long long size, max;
 };
+
+/* submit_out_write - open the sink if needed, then send what wire holds. */
+static int
+submit_out_write(struct submit_out *o, struct err *err)
+{
+	if (o->sink == NULL) {
+		o->sink = submit_sink_open(o->conf, err);
+		if (o->sink == NULL)
+			return -1;
+		*o->via_maildrop = submit_sink_is_maildrop(o->sink);
+	}
+	if (submit_sink_write(o->sink, o->wire.data, o->wire.len, err) == -1)
+		return -1;
+	buf_reset(&o->wire);
+	return 0;
+}
 
 struct submit_rctx {
 	struct addr_list *out;
@@ -102,12 +125,9 @@ submit_out_flush(struct submit_out *o, bool end, struct err *err)
 {
 	/* The envelope waits in wire for the first chunk; send it alone
 	 * when both do not fit. */
-	if (o->wire.len > 0 && o->wire.len + o->chunk.len + 32 > o->wire.max) {
-		if (submit_sink_write(
-			o->sink, o->wire.data, o->wire.len, err) == -1)
-			return -1;
-		buf_reset(&o->wire);
-	}
+	if (o->wire.len > 0 && o->wire.len + o->chunk.len + 32 > o->wire.max &&
+	    submit_out_write(o, err) == -1)
+		return -1;
 	if (o->chunk.len > 0 &&
 	    subproto_write_chunk(&o->wire, o->chunk.data, o->chunk.len, err) ==
 		-1)
@@ -115,10 +135,8 @@ submit_out_flush(struct submit_out *o, bool end, struct err *err)
 	if (end && subproto_write_chunk(&o->wire, NULL, 0, err) == -1)
 		return -1;
 	buf_reset(&o->chunk);
-	if (o->wire.len > 0 &&
-	    submit_sink_write(o->sink, o->wire.data, o->wire.len, err) == -1)
+	if (o->wire.len > 0 && submit_out_write(o, err) == -1)
 		return -1;
-	buf_reset(&o->wire);
 	return 0;
 }
 
@@ -231,6 +249,8 @@ submit_send(const struct conf *c, const struct submit_args *a,
 	int rc = -1;
 
 	memset(&o, 0, sizeof(o));
+	o.conf = c;
+	o.via_maildrop = via_maildrop;
 	o.max = c->max_message_size;
 	buf_init(&o.chunk, SUBPROTO_MAX_CHUNK);
 	buf_init(&o.wire, SUBPROTO_MAX_CHUNK + 64 + SUBPROTO_MAX_LINE * 8);
@@ -238,12 +258,7 @@ submit_send(const struct conf *c, const struct submit_args *a,
 	submit_envelope(&e, a, id, rcpts);
 	if (hdr_write(h, &hbuf, err) == -1)
 		goto out_free;
-	o.sink = submit_sink_open(c, err);
-	if (o.sink == NULL)
-		goto out_free;
-	*via_maildrop = submit_sink_is_maildrop(o.sink);
-	/* The envelope goes out with the first chunk: a small message is
-	 * one write, so relayd wakes once for it. */
+	/* the envelope goes out with the first chunk */
 	if (subproto_write_env(&o.wire, &e, err) == -1)
 		goto out_abort;
 	if (submit_out_put(&o, hbuf.data, hbuf.len, err) == -1 ||

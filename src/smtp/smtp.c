@@ -3,12 +3,14 @@
  *
  * Part of smtp: the runner calls smtp_send() once per message on a
  * session from smtp_open(), smtp_sync() before it waits for anything,
- * then smtp_close().  See the lifecycle in smtp.h.
+ * then smtp_close().  See the lifecycle in smtp.h.  When the server
+ * offers CHUNKING and PIPELINING, smtp_send hands the checked transaction
+ * to smtp_bdat.c (BDAT and the window); everything else is here.
  *
  * Data: the session (owned), the caller's message description and
  * outcome arrays (borrowed for the call, or until msg_done when the
- * transaction is left PENDING), and at most one PENDING transaction
- * (s->pending, owned).  Invariants: a recipient is OK only after its
+ * transaction is left PENDING or in the window), and at most one PENDING
+ * transaction (s->pending, owned; never with a window).  Invariants: a recipient is OK only after its
  * RCPT and the final dot were accepted; every recipient gets exactly one
  * final outcome per call (and one rcpt_done call), every call one
  * msg_done; a pending transaction ends (its reply read, msg_done called)
@@ -43,20 +45,6 @@
 /* What the transaction steps return when the final dot was sent and its
  * reply is left for later (smtp.h, PENDING). */
 #define SMTP_TX_PENDING 1
-
-struct smtp_tx {
-	struct smtp_session *s;
-	const struct smtp_msg *m;
-	struct smtp_outcome *rcpt_out;
-	struct smtp_outcome *msg_out;
-	bool *decided; /* final outcome given */
-	bool *accepted; /* RCPT answered 2xx */
-	bool *sent; /* RCPT sent */
-	size_t naccepted;
-	bool mail_ok;
-	bool pipelining;
-	bool closing; /* the server said 421 */
-};
 
 struct smtp_sink {
 	struct smtp_session *s;
@@ -126,10 +114,7 @@ smtp_tx_new(struct smtp_session *s, const struct smtp_msg *m,
 	return tx;
 }
 
-/* smtp_tx_end - the transaction ended with rc (-1: the session broke):
- * the message's outcome when every recipient was refused, 421 ends the
- * session, msg_done, free.  Returns rc as smtp_send reports it. */
-static int
+int
 smtp_tx_end(struct smtp_tx *tx, int rc)
 {
 	const struct smtp_msg *m = tx->m;
@@ -170,8 +155,8 @@ smtp_decide(struct smtp_tx *tx, size_t i, const struct smtp_outcome *o)
 }
 
 /* smtp_decide_rest - every undecided recipient gets o. */
-static void
-smtp_decide_rest(struct smtp_tx *tx, const struct smtp_outcome *o)
+void
+smtp_tx_decide_rest(struct smtp_tx *tx, const struct smtp_outcome *o)
 {
 	size_t i;
 
@@ -179,13 +164,12 @@ smtp_decide_rest(struct smtp_tx *tx, const struct smtp_outcome *o)
 		smtp_decide(tx, i, o);
 }
 
-/* smtp_tx_broken - the session died: everyone left gets its outcome. */
-static int
+int
 smtp_tx_broken(struct smtp_tx *tx, const struct smtp_outcome *o)
 {
 	tx->s->state = SMTP_ST_BROKEN;
 	*tx->msg_out = *o;
-	smtp_decide_rest(tx, o);
+	smtp_tx_decide_rest(tx, o);
 	return -1;
 }
 
@@ -195,13 +179,13 @@ smtp_tx_local(
     struct smtp_tx *tx, enum smtp_reason r, enum smtp_stage st, const char *d)
 {
 	(void)smtp_fail(tx->s, tx->msg_out, r, st, "%s", d);
-	smtp_decide_rest(tx, tx->msg_out);
+	smtp_tx_decide_rest(tx, tx->msg_out);
 	return 0;
 }
 
 /* smtp_queue_mail - "MAIL FROM:<...>" with the parameters that apply. */
-static void
-smtp_queue_mail(struct smtp_tx *tx, bool utf8)
+void
+smtp_tx_queue_mail(struct smtp_tx *tx, bool utf8)
 {
 	const struct smtp_msg *m = tx->m;
 	const struct smtp_caps *c = &tx->s->caps;
@@ -229,8 +213,8 @@ smtp_queue_mail(struct smtp_tx *tx, bool utf8)
 	smtp_cmd(tx->s, "MAIL FROM:<%s>%s", m->sender, params);
 }
 
-static void
-smtp_queue_rcpt(struct smtp_tx *tx, size_t i)
+void
+smtp_tx_queue_rcpt(struct smtp_tx *tx, size_t i)
 {
 	const struct smtp_msg *m = tx->m;
 	bool dsn =
@@ -254,6 +238,17 @@ smtp_tx_reply(struct smtp_tx *tx, enum smtp_stage st, long long ms)
 	return 0;
 }
 
+void
+smtp_tx_judge_mail(struct smtp_tx *tx)
+{
+	if (tx->s->reply.code / 100 == 2) {
+		tx->mail_ok = true;
+		return;
+	}
+	(void)smtp_fail_reply(
+	    tx->s, tx->msg_out, SMTP_R_SENDER_REJECTED, SMTP_STAGE_MAIL);
+}
+
 /* smtp_tx_mail_reply - the answers to [RSET] and MAIL. */
 static int
 smtp_tx_mail_reply(struct smtp_tx *tx, bool rset, long long ms)
@@ -271,35 +266,36 @@ smtp_tx_mail_reply(struct smtp_tx *tx, bool rset, long long ms)
 	}
 	if (smtp_tx_reply(tx, SMTP_STAGE_MAIL, ms) == -1)
 		return -1;
+	smtp_tx_judge_mail(tx);
+	return 0;
+}
+
+void
+smtp_tx_judge_rcpt(struct smtp_tx *tx, size_t i)
+{
+	struct smtp_outcome o;
+
+	if (!tx->mail_ok) {
+		smtp_decide(tx, i, tx->msg_out);
+		return;
+	}
 	if (tx->s->reply.code / 100 == 2) {
-		tx->mail_ok = true;
-		return 0;
+		tx->accepted[i] = true;
+		tx->naccepted++;
+		return;
 	}
 	(void)smtp_fail_reply(
-	    tx->s, tx->msg_out, SMTP_R_SENDER_REJECTED, SMTP_STAGE_MAIL);
-	return 0;
+	    tx->s, &o, SMTP_R_RECIPIENT_REJECTED, SMTP_STAGE_RCPT);
+	smtp_decide(tx, i, &o);
 }
 
 /* smtp_tx_rcpt_reply - the answer to recipient i's RCPT. */
 static int
 smtp_tx_rcpt_reply(struct smtp_tx *tx, size_t i, long long ms)
 {
-	struct smtp_outcome o;
-
 	if (smtp_tx_reply(tx, SMTP_STAGE_RCPT, ms) == -1)
 		return -1;
-	if (!tx->mail_ok) {
-		smtp_decide(tx, i, tx->msg_out);
-		return 0;
-	}
-	if (tx->s->reply.code / 100 == 2) {
-		tx->accepted[i] = true;
-		tx->naccepted++;
-		return 0;
-	}
-	(void)smtp_fail_reply(
-	    tx->s, &o, SMTP_R_RECIPIENT_REJECTED, SMTP_STAGE_RCPT);
-	smtp_decide(tx, i, &o);
+	smtp_tx_judge_rcpt(tx, i);
 	return 0;
 }
 
@@ -354,7 +350,7 @@ smtp_tx_final(struct smtp_tx *tx)
 		    s->reply.code == 552 ? SMTP_R_SIZE_EXCEEDED
 					 : SMTP_R_DATA_REJECTED,
 		    SMTP_STAGE_BODY);
-	smtp_decide_rest(tx, tx->msg_out);
+	smtp_tx_decide_rest(tx, tx->msg_out);
 	return 0;
 }
 
@@ -423,14 +419,12 @@ smtp_tx_data(struct smtp_tx *tx, bool data_sent)
 	if (tx->naccepted > 0) {
 		(void)smtp_fail_reply(
 		    s, tx->msg_out, SMTP_R_DATA_REJECTED, SMTP_STAGE_DATA);
-		smtp_decide_rest(tx, tx->msg_out);
+		smtp_tx_decide_rest(tx, tx->msg_out);
 	}
 	return 0;
 }
 
-/* smtp_tx_closed - OUT o: the outcome of a transaction behind one whose
- * final dot got 421: the server closes without reading its commands. */
-static void
+void
 smtp_tx_closed(struct smtp_session *s, struct smtp_outcome *o)
 {
 	char line[256];
@@ -479,11 +473,11 @@ smtp_tx_envelope(struct smtp_tx *tx, bool utf8)
 
 	if (rset)
 		smtp_cmd(s, "RSET");
-	smtp_queue_mail(tx, utf8);
+	smtp_tx_queue_mail(tx, utf8);
 	if (tx->pipelining) {
 		for (i = 0; i < tx->m->nrcpts; i++)
 			if (!tx->decided[i])
-				smtp_queue_rcpt(tx, i);
+				smtp_tx_queue_rcpt(tx, i);
 		smtp_cmd(s, "DATA");
 	}
 	flushed = smtp_flush(s, ms, SMTP_STAGE_MAIL, &o) == 0;
@@ -495,7 +489,7 @@ smtp_tx_envelope(struct smtp_tx *tx, bool utf8)
 		if (tx->decided[i])
 			continue;
 		if (!tx->pipelining) {
-			smtp_queue_rcpt(tx, i);
+			smtp_tx_queue_rcpt(tx, i);
 			if (smtp_flush(s, ms, SMTP_STAGE_RCPT, &o) == -1)
 				return smtp_tx_broken(tx, &o);
 		}
@@ -503,7 +497,7 @@ smtp_tx_envelope(struct smtp_tx *tx, bool utf8)
 			return -1;
 	}
 	if (!tx->mail_ok && !tx->pipelining) {
-		smtp_decide_rest(tx, tx->msg_out);
+		smtp_tx_decide_rest(tx, tx->msg_out);
 		return 0;
 	}
 	return smtp_tx_data(tx, tx->pipelining);
@@ -567,6 +561,8 @@ smtp_send(struct smtp_session *s, const struct smtp_msg *m,
 	}
 	if (smtp_tx_check(tx, &utf8) == 1)
 		return smtp_tx_end(tx, 0);
+	if (smtp_bdat_usable(s))
+		return smtp_bdat_send(tx, utf8);
 	rc = smtp_tx_envelope(tx, utf8);
 	s->transactions++;
 	if (rc == SMTP_TX_PENDING) {
@@ -587,6 +583,7 @@ smtp_sync(struct smtp_session *s)
 		s->pending = NULL;
 		(void)smtp_tx_end(p, smtp_tx_final(p));
 	}
+	smtp_bdat_sync(s);
 	return s->state == SMTP_ST_READY ? 0 : -1;
 }
 

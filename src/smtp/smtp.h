@@ -40,6 +40,36 @@
  *
  *   smtp_close: READY -> QUIT -> CLOSED;  BROKEN -> CLOSED (no QUIT)
  *
+ * With CHUNKING and PIPELINING offered (RFC 3030; smtp_bdat.c) a message
+ * goes as BDAT chunks (not dot-stuffed) and nothing in a transaction
+ * waits for a reply, so transactions are kept in flight:
+ *
+ *          smtp_send, SMTP_MSG_PIPELINE_DOT: [RSET] MAIL RCPT..
+ *          BDAT.. "BDAT n LAST" queued, no reply read
+ *   READY -----------------------------------------------> WINDOW: up to
+ *     ^                                                    16 transactions
+ *     |  smtp_send, the window full: flush, read the       (512 KiB of
+ *     |  oldest's replies and end it (rcpt_done, msg_done),  data) sent,
+ *     |  until there is room                                replies unread
+ *     +------------------------------------------------------+
+ *     smtp_sync, smtp_close: flush, read and end everything outstanding
+ *
+ * Transactions end oldest first, each right after its last reply.  When
+ * the session breaks (connection lost, timeout) every transaction in the
+ * window ends at once: the one being read and each whose "BDAT n LAST"
+ * went to the network get the session's outcome inside the transaction
+ * (stage mail to body: the server may have taken the message); the
+ * others get it at stage RSET (never taken: give it back untried).
+ * After a 421 the transaction that got it has it, and the ones behind it
+ * get the failure at stage RSET (the server read no further).  A 4xx or
+ * 5xx to MAIL, RCPT or BDAT is that transaction's alone (the server reads
+ * a chunk's data even when it refuses it, RFC 3030 4.2); a chunk before
+ * LAST not answered 250 fails the message.  A message the body callback
+ * cannot produce is abandoned without LAST: it ends with local_error and
+ * the session stays READY (the next RSET, or QUIT, discards its chunks).
+ * Without SMTP_MSG_PIPELINE_DOT the transaction (and any before it) has
+ * ended when smtp_send returns.
+ *
  * PENDING is RFC 2920 3.1: message content may open a group, so the next
  * transaction's commands follow the final dot without waiting for its
  * reply, and a batch costs one round trip per message, not two.  A
@@ -55,7 +85,8 @@
  * tls = auto), command_timeout (each command's whole reply, and each TLS
  * handshake),
  * data_timeout (each DATA block and the final dot's reply, pending or
- * not), all inside session_timeout from smtp_open.
+ * not; each write of BDAT data and each BDAT reply), all inside
+ * session_timeout from smtp_open.
  *
  * Outcomes: every failure names a reason of the taxonomy (smtp_reason.h)
  * with its class, the stage, the server's code, enhanced status and text,
@@ -172,8 +203,9 @@ typedef int (*smtp_body_fn)(void *ctx,
 
 enum smtp_msg_flags {
 	/* SMTP_MSG_PIPELINE_DOT - with PIPELINING offered, smtp_send may
-	 * return right after the final dot is sent, its reply left PENDING
-	 * (the lifecycle above); the outcome then comes through msg_done. */
+	 * return right after the final dot is sent, its reply left PENDING,
+	 * or with CHUNKING too, with the transaction in the WINDOW (the
+	 * lifecycle above); the outcome then comes through msg_done. */
 	SMTP_MSG_PIPELINE_DOT = 1 << 0,
 };
 
@@ -209,7 +241,10 @@ struct smtp_msg {
  * is the session's first, MAIL with SIZE / BODY=8BITMIME / SMTPUTF8 /
  * RET / ENVID as offered and needed, RCPT for each recipient (NOTIFY when
  * DSN is offered), pipelined with DATA when PIPELINING is offered, then
- * the body through the DATA encoder (dot-stuffing, CRLF only, folding).
+ * the body through the DATA encoder (dot-stuffing, CRLF only, folding);
+ * with CHUNKING and PIPELINING offered, BDAT chunks instead of DATA (the
+ * same encoder without dot-stuffing; each chunk's size is its encoded
+ * size, "BDAT 0 LAST" for an empty message).
  * OUT rcpt_out[nrcpts]: each recipient's final outcome (OK only when its
  * RCPT and the final dot were accepted); OUT *msg_out: the transaction's
  * outcome (OK when the final dot was accepted for at least one
@@ -223,23 +258,28 @@ struct smtp_msg {
  * msg_done is called, and m, what it points to, rcpt_out and msg_out
  * must stay valid until then.  A transaction PENDING when smtp_send is
  * called ends inside it (its msg_done first), after the new one's
- * envelope was sent.  Without the flag the transaction has ended when
- * smtp_send returns, as before. */
+ * envelope was sent; transactions in the WINDOW end inside a later
+ * smtp_send when the window is full (oldest first).  Without the flag
+ * the transaction has ended when smtp_send returns, as before; so has
+ * one refused before anything was sent (a local refusal), even while
+ * others are in flight. */
 int smtp_send(struct smtp_session *s, const struct smtp_msg *m,
     struct smtp_outcome *rcpt_out, struct smtp_outcome *msg_out);
 
 /* smtp_sync - end the PENDING transaction, if any: read its final dot's
- * reply (data_timeout) and call its msg_done.  Call it before waiting
- * for anything else (new mail, a claim), so no result waits on the
- * network.  Returns 0 when the session is READY, -1 when it is BROKEN. */
+ * reply (data_timeout) and call its msg_done; end every transaction in
+ * the WINDOW: send what is queued, read their replies, call their
+ * msg_done, oldest first.  Call it before waiting for anything else (new
+ * mail), so no result waits on the network.  Returns 0 when the session
+ * is READY, -1 when it is BROKEN. */
 int smtp_sync(struct smtp_session *s);
 
-/* smtp_close - end a PENDING transaction (smtp_sync), then QUIT (when
+/* smtp_close - end what is in flight (smtp_sync), then QUIT (when
  * READY, waiting at most command_timeout and never more than 10 s for
  * its answer), close and free.  NULL is a no-op.  Never fails. */
 void smtp_close(struct smtp_session *s);
 
-/* smtp_is_ready - can smtp_send be called?  (READY or PENDING) */
+/* smtp_is_ready - can smtp_send be called?  (READY, PENDING, WINDOW) */
 bool smtp_is_ready(const struct smtp_session *s);
 
 /* smtp_get_info - what the session found; borrowed strings live as long

@@ -8,20 +8,23 @@
  * ends claims and changes smarthost health.
  *
  * Data: its own spool connection, the smarthosts' health as last read,
- * the current claim batch, and the messages on their way (at most two:
- * one whose final reply is pending, one being sent; each owned from
- * smtp_send until its msg_done).  Invariants: a message is sent only
- * while this worker holds its claim (checked by spool_get_claimed,
- * renewed before the lease runs out); every claim is either ended by a
- * result, given back untried, or (if the worker dies) released by relayd
- * or taken over after the lease; a message's results are written in its
- * msg_done, right after its final reply, before the replies of the
- * message behind it are read; nothing is pending while the worker
- * claims, lingers or closes (smtp_sync).
+ * the current claim batch, and the messages on their way, each owned from
+ * smtp_send until its msg_done: with DATA at most two (one whose final
+ * reply is pending, one being sent), with BDAT the smtp window's worth.
+ * Invariants: a message is sent only while this worker holds its claim
+ * (checked by spool_get_claimed, renewed before the lease runs out);
+ * every claim is either ended by a result, given back untried, or (if
+ * the worker dies) released by relayd or taken over after the lease; a
+ * message's results are written in its msg_done, right after its final
+ * reply, before the replies of the message behind it are read; nothing
+ * is in flight while the worker lingers or closes (smtp_sync), so no
+ * result waits on anything but the smarthost.  Claiming the next batch
+ * is a local query and goes on while messages are in flight.
  *
  * RFC 5321 (one session, RSET between transactions), RFC 2920
  * (pipelining, in smtp; 3.1: the next message's commands follow the
- * final dot), RFC 3461 (RET, ENVID, NOTIFY passed on).
+ * final dot), RFC 3030 (CHUNKING, in smtp: a window of transactions in
+ * flight), RFC 3461 (RET, ENVID, NOTIFY passed on).
  *
  * Security: runs as relayd's user; reads the credentials only through
  * smtp_open; the TLS mode cache is the spool's tls_cache table.
@@ -67,6 +70,7 @@ struct runner_worker {
 	 * reported the session's end */
 	enum runner_next next;
 	bool session_ended;
+	size_t in_flight; /* messages sent whose msg_done has not come */
 };
 
 /* One message on its way, from smtp_send until its msg_done: the
@@ -271,6 +275,7 @@ runner_wmsg_done(void *ctx, int rc, const struct smtp_outcome *rout,
 		runner_worker_bounce(w, wm->mi->qid);
 	if (next > w->next)
 		w->next = next;
+	w->in_flight--;
 	runner_wmsg_free(wm);
 }
 
@@ -313,8 +318,8 @@ runner_wmsg_new(
 
 /* runner_worker_deliver - send one claimed message on session s; its
  * results are written by runner_wmsg_done, which may run later (its
- * final reply pending until the next message's commands went out, or
- * smtp_sync). */
+ * final reply read when the next message's commands went out, when the
+ * window of transactions in flight is full, or at smtp_sync). */
 static void
 runner_worker_deliver(struct runner_worker *w, struct smtp_session *s,
     struct runner_host *h, const char *qid)
@@ -336,6 +341,7 @@ runner_worker_deliver(struct runner_worker *w, struct smtp_session *s,
 	}
 	wm = runner_wmsg_new(w, h, mi);
 	w->st.messages++;
+	w->in_flight++;
 	(void)smtp_send(s, &wm->m, wm->rout, &wm->mout);
 }
 
@@ -411,14 +417,18 @@ runner_worker_session(
 	w->next = RUNNER_NEXT_GO_ON;
 	w->session_ended = false;
 	while (!runner_worker_stop && done < max) {
-		/* the last message's results first: nothing stays pending
-		 * while the worker claims or lingers */
-		(void)smtp_sync(s);
-		if (w->next != RUNNER_NEXT_GO_ON)
+		if (w->next != RUNNER_NEXT_GO_ON || !smtp_is_ready(s))
 			break;
 		n = runner_worker_claim(w, qids,
 		    max - done < RUNNER_CLAIM_MAX ? max - done
 						  : RUNNER_CLAIM_MAX);
+		if (n == 0 && w->in_flight > 0) {
+			/* the last messages' results first (they may make
+			 * more due: a bounce), then claim again; nothing stays
+			 * in flight while the worker lingers */
+			(void)smtp_sync(s);
+			continue;
+		}
 		if (n == 0 && runner_worker_linger(w, s))
 			continue;
 		if (n == 0)

@@ -37,13 +37,21 @@ Behaviour keys (l.behave(**kw); all optional):
     ehlo_reply          replace the whole EHLO reply (str or bytes)
     caps                EHLO keywords, default PIPELINING SIZE 10240000
                         8BITMIME SMTPUTF8 DSN ENHANCEDSTATUSCODES
+    chunking            offer CHUNKING too (RFC 3030; off by default, so
+                        clients use DATA): "BDAT n [LAST]" takes exactly
+                        n octets, a chunk is answered "250 2.0.0 ok" (or
+                        replies["BDAT"]), LAST like a final dot (dot_hold,
+                        dot_replies, drop_at_dot, replies["DOT"] apply);
+                        BDAT without MAIL or RCPT gets 503 or 554, its
+                        octets read and dropped; RSET drops the chunks
     auth_mechs          offered after TLS (or always with auth_plaintext)
     auth_plaintext      offer AUTH before TLS too
     auth_reply          reply to any AUTH instead of checking
     reply_delay         seconds before every reply
     trickle             seconds between the bytes of every reply
     replies             {"MAIL": "553 ...", "RCPT": ..., "RCPT:addr": ...,
-                         "DATA": ..., "DOT": ..., "RSET": ..., "EHLO": ...};
+                         "DATA": ..., "DOT": ..., "BDAT": ..., "RSET": ...,
+                         "EHLO": ...};
                         a value may be bytes (sent raw, e.g. malformed)
     huge_reply_at       verb answered with a 100000-line reply
     drop_at             verb at which the connection is closed
@@ -54,6 +62,7 @@ Behaviour keys (l.behave(**kw); all optional):
                         this long for the next MAIL command (a client
                         pipelining behind the dot, RFC 2920 3.1, sends it
                         without waiting for the reply)
+    dot_hold_mails      how many MAIL commands dot_hold waits for (1)
     dot_replies         list: the replies to the listener's 1st, 2nd, ...
                         final dots; later dots get replies["DOT"] or 250
     drop_at_dot         n: close, without a reply, at the listener's n-th
@@ -62,8 +71,10 @@ Behaviour keys (l.behave(**kw); all optional):
 
 Recording: srv.messages (dicts: mail_from, mail_params, rcpts,
 rcpt_params, data, wire, listener, tls, at = time.monotonic() when the
-final dot was answered, after_dot = the bytes already received behind
-the dot when it was answered); srv.dropped (the same, for messages
+final dot (or BDAT LAST) was answered, after_dot = the bytes already
+received behind the dot when it was answered, bdat = the sizes of the
+BDAT chunks, or None for DATA; with BDAT, wire is the chunks' octets as
+received and data the same); srv.dropped (the same, for messages
 dropped by drop_at_dot); srv.mail_at (time.monotonic() of every MAIL
 command received, in order); each listener's connections count and
 sessions; each session's opened_at / closed_at (time.monotonic(); closed
@@ -256,6 +267,8 @@ class Session:
         b = self.listener.b
         caps = list(b.get("caps", DEFAULT_CAPS))
         offer = b.get("offer_starttls", self.listener.kind == "starttls")
+        if b.get("chunking") and "CHUNKING" not in caps:
+            caps.append("CHUNKING")
         if offer and not self.tls:
             caps.append("STARTTLS")
         mechs = b.get("auth_mechs", ["PLAIN", "LOGIN", "CRAM-MD5"])
@@ -319,6 +332,8 @@ class Session:
         self.mail_params = ""
         self.rcpts = []
         self.rcpt_params = []
+        self.bdat = []  # chunks of the message being received
+        self.bdat_failed = False
 
     def cmd_rset(self, text):
         self.reset()
@@ -387,12 +402,61 @@ class Session:
         if not (isinstance(r, str) and r.startswith("354")):
             return
         raw = self.read_data()
-        poison = self.listener.b.get("drop_if_data_contains")
-        if poison and poison in raw:
-            raise Closed()
         lines = raw.split(b"\r\n") if raw else []
         body = b"".join((l[1:] if l.startswith(b".") else l) + b"\r\n"
                         for l in lines)
+        self.take(raw, body, None)
+
+    def read_bytes(self, n):
+        """Exactly n octets of BDAT data (drop_in_data_after counts the
+        message's octets so far)."""
+        limit = self.listener.b.get("drop_in_data_after")
+        before = sum(len(c) for c in self.bdat)
+        while len(self.buf) - self.pos < n:
+            if limit is not None and \
+                    before + len(self.buf) - self.pos >= limit:
+                raise Closed()
+            self.more()
+        data = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return data
+
+    def cmd_bdat(self, text):
+        parts = text.split()
+        if len(parts) not in (2, 3) or not parts[1].isdigit() or \
+                (len(parts) == 3 and parts[2].upper() != "LAST"):
+            self.reply("501 5.5.4 syntax: BDAT size [LAST]")
+            return
+        data = self.read_bytes(int(parts[1]))
+        last = len(parts) == 3
+        if not self.listener.b.get("chunking"):
+            self.reply("502 5.5.2 command not recognized")
+            return
+        if getattr(self, "mail_from", None) is None:
+            self.reply("503 5.5.1 need MAIL")
+            return
+        if not self.rcpts:
+            self.reply("554 5.5.1 no valid recipients")
+            return
+        if self.bdat_failed:
+            self.reply("503 5.5.1 message already refused")
+            return
+        self.bdat.append(data)
+        if not last:
+            r = self.override("BDAT", "250 2.0.0 ok")
+            self.bdat_failed = not (isinstance(r, str) and
+                                    r.startswith("250"))
+            self.reply(r)
+            return
+        raw = b"".join(self.bdat)
+        self.take(raw, raw, [len(c) for c in self.bdat])
+
+    def take(self, raw, body, bdat):
+        """The message is complete (final dot or BDAT LAST): record it
+        and answer."""
+        poison = self.listener.b.get("drop_if_data_contains")
+        if poison and poison in raw:
+            raise Closed()
         self.hold_for_next()
         srv = self.listener.server
         b = self.listener.b
@@ -403,7 +467,8 @@ class Session:
                 "mail_from": self.mail_from, "mail_params": self.mail_params,
                 "rcpts": list(self.rcpts),
                 "rcpt_params": list(self.rcpt_params),
-                "data": body, "wire": raw, "listener": self.listener.name,
+                "data": body, "wire": raw, "bdat": bdat,
+                "listener": self.listener.name,
                 "tls": self.tls, "at": time.monotonic(),
                 "after_dot": self.buf[self.pos:]}
             if b.get("drop_at_dot") == ndot:
@@ -426,9 +491,10 @@ class Session:
         hold = self.listener.b.get("dot_hold")
         if not hold:
             return
+        want = self.listener.b.get("dot_hold_mails", 1)
         end = time.monotonic() + hold
         self.flush()
-        while b"MAIL FROM:" not in self.buf[self.pos:].upper():
+        while self.buf[self.pos:].upper().count(b"MAIL FROM:") < want:
             left = end - time.monotonic()
             if left <= 0:
                 return

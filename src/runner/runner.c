@@ -519,15 +519,18 @@ runner_commit_ready(struct runner *r)
 
 		if (cn->state != RUNNER_CONN_READY)
 			continue;
-		/* the body's memory and temp file go before the answer: a
-		 * client that hears it may count on the space */
+		/* the body's memory and temp file go before the answer (a
+		 * client that hears it may count on the space), the log line
+		 * after it (no client waits for the log) */
 		buf_init(&b, 512);
 		if (buf_appendf(&b, "%s\n", cn->sub->reply) == -1)
 			buf_reset(&b);
-		runner_sub_free(cn->sub);
-		cn->sub = NULL;
+		runner_body_free(&cn->sub->body);
 		runner_conn_reply(cn, b.data, b.len);
 		buf_free(&b);
+		runner_sub_log(cn->sub);
+		runner_sub_free(cn->sub);
+		cn->sub = NULL;
 	}
 }
 

@@ -141,18 +141,17 @@ runner_commit(const struct runner_enqueue *ex, struct runner_prep *pp, size_t n,
 	return spool_commit(ex->sp, err);
 }
 
+/* runner_accepted - the answer of a queued submission (its log line is
+ * written by runner_sub_log once the answer is out). */
 static void
 runner_accepted(struct runner_prep *pp)
 {
 	struct runner_sub *s = pp->sub;
-	const struct subproto_env *env = runner_sub_env(s);
 
 	s->state = RUNNER_SUB_DONE;
 	s->code = 250;
+	s->nrcpts = pp->nrcpts;
 	(void)str_fmt(s->reply, sizeof(s->reply), "250 %s", s->qid);
-	log_info("%s: uid=%lu from=<%s>, size=%llu, nrcpt=%zu (queued)", s->qid,
-	    (unsigned long)s->uid, env->sender != NULL ? env->sender : "",
-	    (unsigned long long)s->stored, pp->nrcpts);
 }
 
 static void

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/str.h"
 #include "base/sysops.h"
 #include "base/xalloc.h"
@@ -87,6 +88,18 @@ runner_sub_fail(struct runner_sub *s, const struct err *err)
 		runner_sub_reply(s, 451, "4.3.5", "%s", err->msg);
 	else
 		runner_sub_reply(s, 451, "4.3.0", "%s", err->msg);
+}
+
+void
+runner_sub_log(const struct runner_sub *s)
+{
+	const struct subproto_env *env = runner_sub_env(s);
+
+	if (s->code != 250)
+		return;
+	log_info("%s: uid=%lu from=<%s>, size=%llu, nrcpt=%zu (queued)", s->qid,
+	    (unsigned long)s->uid, env->sender != NULL ? env->sender : "",
+	    (unsigned long long)s->stored, s->nrcpts);
 }
 
 enum runner_sub_state

@@ -42,6 +42,7 @@ struct runner_sub {
 	size_t env_bytes; /* envelope bytes read so far */
 	char qid[SPOOL_QID_SIZE]; /* after a successful commit */
 	uint64_t stored; /* bytes stored (with relayd's Received:) */
+	size_t nrcpts; /* recipients queued (after aliases) */
 	int code; /* reply code: 250, 451, 552, 553, 554 */
 	char reply[320]; /* the reply line without "\n" */
 };
@@ -50,6 +51,11 @@ struct runner_sub {
  * are refused (552); large bodies go to a temp file in spool_dir. */
 struct runner_sub *runner_sub_new(const struct conf *c, uid_t uid);
 void runner_sub_free(struct runner_sub *s);
+
+/* runner_sub_log - the log line of a submission that is DONE: "queued"
+ * with its queue id, or nothing (refusals are logged when they happen).
+ * relayd calls it after the answer is out, so no client waits for it. */
+void runner_sub_log(const struct runner_sub *s);
 
 /* runner_sub_feed - consume stream bytes.  OUT *used: bytes consumed
  * (bytes after the end marker are left).  Moves to READY at the end

@@ -627,6 +627,7 @@ runner_listen_answer(struct runner_lconn *cn)
 		runner_lconn_sub_err(sub, &err);
 		smtpd_commit_done(cn->sd, NULL, &err);
 	}
+	runner_sub_log(sub);
 	runner_sub_free(sub);
 	cn->sub = NULL;
 	cn->ready = false;

@@ -152,6 +152,7 @@ runner_drop_settle(struct runner_drop *d)
 		struct runner_sub *s = d->subs[i];
 		const char *name = d->names[i];
 
+		runner_sub_log(s);
 		if (s->code == 250) {
 			log_info("%s: imported from maildrop %s", s->qid, name);
 			if (unlinkat(d->dfd, name, 0) == -1)

@@ -285,10 +285,14 @@ runner_ctl_exec(void *arg)
 static void
 runner_ctl_daemon_info(struct runner *r, struct runner_ctl_daemon *d)
 {
+	size_t i;
+
 	memset(d, 0, sizeof(*d));
 	d->pid = getpid();
 	d->started = r->started;
-	d->connections = r->nconns;
+	/* open ones: a connection closed in this round is not swept yet */
+	for (i = 0; i < r->nconns; i++)
+		d->connections += r->conns[i]->state != RUNNER_CONN_CLOSED;
 	d->children = r->procs.n;
 	d->body_memory = runner_body_mem_total();
 	d->flush = runner_flush_cb;

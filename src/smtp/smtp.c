@@ -455,6 +455,8 @@ smtp_tx_settle(struct smtp_tx *tx, bool flushed, struct smtp_outcome *o)
 	else if (p->closing)
 		smtp_tx_closed(s, o);
 	(void)smtp_tx_end(p, s->state == SMTP_ST_BROKEN ? -1 : 0);
+	if (s->state == SMTP_ST_READY && s->o.settle != NULL)
+		s->o.settle(s->o.ctx); /* tx's replies may take a while */
 	if (s->state == SMTP_ST_READY)
 		return 0;
 	o->stage = SMTP_STAGE_RSET;

@@ -177,7 +177,12 @@ struct smtp_opts {
 	/* trace - optional: every line sent (sent = true) or received,
 	 * without CRLF; credentials replaced by "<redacted>". */
 	void (*trace)(void *ctx, bool sent, const char *line, size_t n);
-	void *ctx; /* for event and trace */
+	/* settle - optional: transactions have ended (msg_done called) and
+	 * smtp is about to wait for the server; a caller that holds results
+	 * back to write several at once writes them now, so none of them
+	 * waits on the network.  It must not call into the session. */
+	void (*settle)(void *ctx);
+	void *ctx; /* for event, trace and settle */
 	/* report - optional: filled when smtp_open returns, on success and
 	 * on failure (then mode and port are those of the last try). */
 	struct smtp_info *report;

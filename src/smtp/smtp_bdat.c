@@ -304,10 +304,13 @@ smtp_win_room(struct smtp_session *s, bool all)
 		smtp_win_fail(s, &o, false);
 		return;
 	}
-	do
-		smtp_win_collect(s);
+	smtp_win_collect(s);
 	while (s->state == SMTP_ST_READY && s->win_head != NULL &&
-	    (all || smtp_win_full(s) || s->in.len > 0));
+	    (all || smtp_win_full(s) || s->in.len > 0)) {
+		if (s->in.len == 0 && s->o.settle != NULL)
+			s->o.settle(s->o.ctx); /* the next read may wait */
+		smtp_win_collect(s);
+	}
 }
 
 void

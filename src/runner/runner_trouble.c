@@ -383,41 +383,48 @@ runner_sum_up(const struct runner_attempt *a, int rc,
 	}
 }
 
-/* runner_commit_results - write the results and end the claim (unless
- * the host is at fault: then the caller gives it back), in one
- * transaction. */
+/* runner_write_results - write the results and end the claim (unless
+ * the host is at fault: then the caller gives it back), inside the
+ * caller's transaction. */
 static int
-runner_commit_results(struct runner_trouble *t, struct runner_attempt *a,
+runner_write_results(struct runner_trouble *t, struct runner_attempt *a,
     const struct smtp_outcome *rcpt_out, const struct runner_sum *s, time_t now,
     struct err *err)
 {
 	size_t i;
 
-	if (spool_begin(t->sp, err) == -1)
-		return -1;
 	for (i = 0; i < a->mi->nrcpts; i++) {
 		if (a->recorded[i] || !runner_writes_result(s->v[i]))
 			continue;
 		if (runner_write(t, a, i, s->v[i], &rcpt_out[i], now, err) ==
 		    -1)
-			goto out_rollback;
+			return -1;
 	}
-	if (s->host_v == RUNNER_V_SENT && s->wrote) {
-		if (spool_finish(t->sp, a->mi->qid, t->owner, now, NULL, err) ==
-		    -1)
-			goto out_rollback;
-	} else if (s->host_v == RUNNER_V_SENT) {
+	if (s->host_v == RUNNER_V_SENT && s->wrote)
+		return spool_finish(
+		    t->sp, a->mi->qid, t->owner, now, NULL, err);
+	if (s->host_v == RUNNER_V_SENT)
 		/* nothing decided (lost before the message's turn, or
 		 * recorded early): no attempt to count */
-		if (spool_release(
-			t->sp, a->mi->qid, t->owner, now, NULL, err) == -1)
-			goto out_rollback;
+		return spool_release(
+		    t->sp, a->mi->qid, t->owner, now, NULL, err);
+	return 0;
+}
+
+/* runner_commit_results - runner_write_results in a transaction of its
+ * own. */
+static int
+runner_commit_results(struct runner_trouble *t, struct runner_attempt *a,
+    const struct smtp_outcome *rcpt_out, const struct runner_sum *s, time_t now,
+    struct err *err)
+{
+	if (spool_begin(t->sp, err) == -1)
+		return -1;
+	if (runner_write_results(t, a, rcpt_out, s, now, err) == -1) {
+		spool_rollback(t->sp);
+		return -1;
 	}
 	return spool_commit(t->sp, err);
-
-out_rollback:
-	spool_rollback(t->sp);
-	return -1;
 }
 
 /* runner_after_commit - logs, bounce count and the host's share. */
@@ -500,6 +507,80 @@ runner_trouble_message(struct runner_trouble *t, struct runner_attempt *a,
 	}
 out_free:
 	xfree(s.v);
+	return next;
+}
+
+/* runner_batch_plain - is attempt k of b an accepted message whose
+ * results need nothing beyond writing (no host trouble, no loss)?  OUT
+ * s: its sum. */
+static bool
+runner_batch_plain(const struct runner_batch *b, size_t k, struct runner_sum *s)
+{
+	struct runner_attempt *a = b->a[k];
+
+	memset(s, 0, sizeof(*s));
+	s->v = xcalloc(a->mi->nrcpts + 1, sizeof(*s->v));
+	s->host_v = RUNNER_V_SENT;
+	runner_sum_up(a, 0, b->rcpt_out[k], b->msg_out[k], s);
+	return s->host_v == RUNNER_V_SENT && !s->lost && !s->retry;
+}
+
+/* runner_batch_write - the plain ones' results in one transaction;
+ * OUT done[k]: attempt k was written.  -1 (nothing written) on spool
+ * trouble. */
+static int
+runner_batch_write(struct runner_trouble *t, const struct runner_batch *b,
+    struct runner_sum *s, bool *done, time_t now)
+{
+	struct err err;
+	size_t k;
+
+	err_clear(&err);
+	if (spool_begin(t->sp, &err) == -1)
+		return -1;
+	for (k = 0; k < b->n; k++) {
+		if (!runner_batch_plain(b, k, &s[k]))
+			continue;
+		if (runner_write_results(
+			t, b->a[k], b->rcpt_out[k], &s[k], now, &err) == -1)
+			goto out_rollback;
+		done[k] = true;
+	}
+	if (spool_commit(t->sp, &err) == 0)
+		return 0;
+out_rollback:
+	spool_rollback(t->sp);
+	log_debug(
+	    "results of %zu messages not written together: %s", b->n, err.msg);
+	memset(done, 0, b->n * sizeof(*done));
+	return -1;
+}
+
+enum runner_next
+runner_trouble_batch(struct runner_trouble *t, const struct runner_batch *b,
+    struct runner_host *h)
+{
+	struct runner_sum *s = xcalloc(b->n + 1, sizeof(*s));
+	bool *done = xcalloc(b->n + 1, sizeof(*done));
+	enum runner_next next = RUNNER_NEXT_GO_ON, n1;
+	time_t now = sys_time();
+	size_t k;
+
+	(void)runner_batch_write(t, b, s, done, now);
+	for (k = 0; k < b->n; k++) {
+		if (done[k]) {
+			runner_after_commit(b->a[k], b->rcpt_out[k], &s[k]);
+			h->lost_in_row = 0;
+		} else {
+			/* not plain, or the batch failed: on its own */
+			n1 = runner_trouble_message(
+			    t, b->a[k], h, 0, b->rcpt_out[k], b->msg_out[k]);
+			next = n1 > next ? n1 : next;
+		}
+		xfree(s[k].v);
+	}
+	xfree(done);
+	xfree(s);
 	return next;
 }
 

@@ -155,6 +155,25 @@ enum runner_next runner_trouble_message(struct runner_trouble *t,
     struct runner_attempt *a, struct runner_host *h, int rc,
     const struct smtp_outcome *rcpt_out, const struct smtp_outcome *msg_out);
 
+/* Attempts whose transactions ended with the session READY (rc 0): the
+ * outcomes of n messages, for runner_trouble_batch. */
+struct runner_batch {
+	struct runner_attempt **a;
+	const struct smtp_outcome **rcpt_out;
+	const struct smtp_outcome **msg_out;
+	size_t n;
+};
+
+/* runner_trouble_batch - runner_trouble_message for each attempt of b
+ * (all with rc 0, on host h), with the results of those that need
+ * nothing beyond writing them (no host trouble, no loss) written in one
+ * spool transaction: a window of messages costs one commit.  The others,
+ * and all of them if that transaction fails, go through
+ * runner_trouble_message one by one.  Returns what the session should do
+ * next (the most severe). */
+enum runner_next runner_trouble_batch(struct runner_trouble *t,
+    const struct runner_batch *b, struct runner_host *h);
+
 /* runner_trouble_release - give a claim back untried (the session went
  * away before the message's turn, or relayd is stopping). */
 void runner_trouble_release(struct runner_trouble *t, const char *qid);

@@ -71,6 +71,10 @@ struct runner_worker {
 	enum runner_next next;
 	bool session_ended;
 	size_t in_flight; /* messages sent whose msg_done has not come */
+	/* accepted messages whose results wait to be written together
+	 * (runner_worker_settle), owned */
+	struct runner_wmsg **held;
+	size_t nheld, held_cap;
 };
 
 /* One message on its way, from smtp_send until its msg_done: the
@@ -257,8 +261,64 @@ runner_wmsg_free(struct runner_wmsg *wm)
 	xfree(wm);
 }
 
-/* runner_wmsg_done - smtp's msg_done: the transaction ended; its results
- * go to runner_trouble now, and the message is done with. */
+/* runner_worker_settle - write the held results, in one spool
+ * transaction (runner_trouble_batch), and be done with those messages. */
+static void
+runner_worker_settle(struct runner_worker *w)
+{
+	struct runner_batch b;
+	enum runner_next next;
+	size_t k, n = w->nheld;
+
+	if (n == 0)
+		return;
+	b.a = xcalloc(n, sizeof(*b.a));
+	b.rcpt_out = xcalloc(n, sizeof(*b.rcpt_out));
+	b.msg_out = xcalloc(n, sizeof(*b.msg_out));
+	b.n = n;
+	for (k = 0; k < n; k++) {
+		b.a[k] = &w->held[k]->a;
+		b.rcpt_out[k] = w->held[k]->rout;
+		b.msg_out[k] = &w->held[k]->mout;
+	}
+	next = runner_trouble_batch(&w->t, &b, w->held[0]->h);
+	if (next > w->next)
+		w->next = next;
+	for (k = 0; k < n; k++) {
+		if (w->held[k]->a.nfailed > 0)
+			runner_worker_bounce(w, w->held[k]->mi->qid);
+		runner_wmsg_free(w->held[k]);
+	}
+	w->nheld = 0;
+	xfree(b.a);
+	xfree(b.rcpt_out);
+	xfree(b.msg_out);
+}
+
+/* runner_worker_settle_cb - smtp's settle: about to wait for the
+ * smarthost, so nothing held may wait with it. */
+static void
+runner_worker_settle_cb(void *ctx)
+{
+	runner_worker_settle(ctx);
+}
+
+/* runner_wmsg_hold - keep an accepted message's results to be written
+ * with the others of its window. */
+static void
+runner_wmsg_hold(struct runner_worker *w, struct runner_wmsg *wm)
+{
+	if (w->nheld == w->held_cap) {
+		w->held_cap = w->held_cap > 0 ? 2 * w->held_cap : 32;
+		w->held = xreallocarray(w->held, w->held_cap, sizeof(*w->held));
+	}
+	w->held[w->nheld++] = wm;
+}
+
+/* runner_wmsg_done - smtp's msg_done: the transaction ended.  An accepted
+ * message's results are held until smtp returns or waits (then written
+ * with the others in one transaction: runner_worker_settle); any other
+ * outcome goes to runner_trouble now, after the held ones. */
 static void
 runner_wmsg_done(void *ctx, int rc, const struct smtp_outcome *rout,
     const struct smtp_outcome *mout)
@@ -267,6 +327,12 @@ runner_wmsg_done(void *ctx, int rc, const struct smtp_outcome *rout,
 	struct runner_worker *w = wm->w;
 	enum runner_next next;
 
+	w->in_flight--;
+	if (rc == 0 && mout->reason == SMTP_R_OK) {
+		runner_wmsg_hold(w, wm);
+		return;
+	}
+	runner_worker_settle(w);
 	wm->a.behind_loss = rc == -1 && w->session_ended;
 	next = runner_trouble_message(&w->t, &wm->a, wm->h, rc, rout, mout);
 	if (rc == -1)
@@ -275,7 +341,6 @@ runner_wmsg_done(void *ctx, int rc, const struct smtp_outcome *rout,
 		runner_worker_bounce(w, wm->mi->qid);
 	if (next > w->next)
 		w->next = next;
-	w->in_flight--;
 	runner_wmsg_free(wm);
 }
 
@@ -343,6 +408,7 @@ runner_worker_deliver(struct runner_worker *w, struct smtp_session *s,
 	w->st.messages++;
 	w->in_flight++;
 	(void)smtp_send(s, &wm->m, wm->rout, &wm->mout);
+	runner_worker_settle(w);
 }
 
 /* runner_worker_tell - one byte to relayd (it may be gone: ignored). */
@@ -427,6 +493,7 @@ runner_worker_session(
 			 * more due: a bounce), then claim again; nothing stays
 			 * in flight while the worker lingers */
 			(void)smtp_sync(s);
+			runner_worker_settle(w);
 			continue;
 		}
 		if (n == 0 && runner_worker_linger(w, s))
@@ -445,6 +512,7 @@ runner_worker_session(
 		}
 	}
 	(void)smtp_sync(s);
+	runner_worker_settle(w);
 	next = w->next;
 	if (next == RUNNER_NEXT_GO_ON && done >= max && !runner_worker_stop)
 		next = RUNNER_NEXT_RECONNECT;
@@ -473,6 +541,8 @@ runner_worker_run(const struct conf *c, struct spool *sp,
 	w.opts.conf = c;
 	w.opts.cache = &w.cache;
 	w.opts.report = &w.info;
+	w.opts.settle = runner_worker_settle_cb;
+	w.opts.ctx = &w;
 	w.flags = flags;
 	w.notify_fd = notify_fd;
 	w.nhosts = c->nsmarthosts;
@@ -493,6 +563,7 @@ runner_worker_run(const struct conf *c, struct spool *sp,
 	}
 	if (st != NULL)
 		*st = w.st;
+	xfree(w.held);
 	xfree(w.hosts);
 	return rc;
 }

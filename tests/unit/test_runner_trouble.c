@@ -411,6 +411,99 @@ test_lost_behind_pending(void **state)
 	assert_int_equal(h.h.state, SPOOL_HS_OK);
 }
 
+/* batch_one - claim a message to rcpts[0..n); OUT *a, its attempt. */
+static struct spool_msg_info *
+batch_one(struct fx *f, const char *const *rcpts, size_t n,
+    char qid[SPOOL_QID_SIZE], struct runner_attempt *a, bool *rec)
+{
+	struct spool_msg_info *mi =
+	    queue_claim(f, "s@example.net", rcpts, n, qid);
+
+	memset(a, 0, sizeof(*a));
+	a->mi = mi;
+	a->recorded = rec;
+	return mi;
+}
+
+/* A window's accepted messages are written in one transaction; one with
+ * host trouble goes on its own; when the transaction fails (a claim lost
+ * meanwhile), each is written on its own and the failure reported. */
+static void
+test_batch(void **state)
+{
+	struct fx *f = *state;
+	static const char *const one[] = { "a@example.net" };
+	static const char *const two[] = { "a@example.net",
+		"gone@example.net" };
+	struct smtp_outcome ok[2], gone, host[1];
+	const struct smtp_outcome *ro[4], *mo[4];
+	struct runner_attempt a[4], *ap[4];
+	bool rec[4][2];
+	char qid[4][SPOOL_QID_SIZE];
+	struct spool_msg_info *mi[4];
+	struct runner_batch b;
+	struct runner_host h;
+	struct err err;
+	size_t k;
+
+	memset(rec, 0, sizeof(rec));
+	assert_int_equal(runner_trouble_host_load(&f->tr, &f->sh, &h, &err), 0);
+	h.lost_in_row = 2;
+	ok[0] =
+	    oc(SMTP_R_OK, 250, "2.0.0", "250 2.0.0 queued", SMTP_STAGE_BODY);
+	ok[1] = ok[0];
+	gone = oc(SMTP_R_RECIPIENT_REJECTED, 550, "5.1.1", "550 5.1.1 no",
+	    SMTP_STAGE_RCPT);
+	host[0] = oc(SMTP_R_RECIPIENT_REJECTED, 421, "4.3.2", "421 bye",
+	    SMTP_STAGE_RCPT);
+	mi[0] = batch_one(f, one, 1, qid[0], &a[0], rec[0]);
+	mi[1] = batch_one(f, two, 2, qid[1], &a[1], rec[1]);
+	mi[2] = batch_one(f, one, 1, qid[2], &a[2], rec[2]);
+	runner_trouble_rcpt_early(&f->tr, &a[1], 1, &gone);
+	assert_int_equal(a[1].nfailed, 1);
+	for (k = 0; k < 3; k++) {
+		ap[k] = &a[k];
+		ro[k] = k == 2 ? host : ok;
+		mo[k] = &ok[0];
+	}
+	b.a = ap;
+	b.rcpt_out = ro;
+	b.msg_out = mo;
+	b.n = 3;
+	assert_int_equal(
+	    runner_trouble_batch(&f->tr, &b, &h), RUNNER_NEXT_HOST_DOWN);
+	assert_int_equal(msg_state(f, qid[0]), SPOOL_ST_SENT);
+	assert_int_equal(rcpt_state(f, qid[1], 0, NULL), SPOOL_RS_SENT);
+	assert_int_equal(rcpt_state(f, qid[1], 1, NULL), SPOOL_RS_FAILED);
+	assert_int_equal(a[1].nfailed, 1);
+	assert_true(rec[0][0] && rec[1][0] && rec[1][1]);
+	/* the 421 went on its own: given back, the host backs off */
+	assert_int_equal(rcpt_state(f, qid[2], 0, NULL), SPOOL_RS_PENDING);
+	assert_int_equal(h.h.state, SPOOL_HS_BACKOFF);
+	for (k = 0; k < 3; k++)
+		spool_msg_info_free(mi[k]);
+
+	/* a claim given back meanwhile: the batch fails, the other message
+	 * is written on its own */
+	memset(rec, 0, sizeof(rec));
+	mi[0] = batch_one(f, one, 1, qid[0], &a[0], rec[0]);
+	mi[1] = batch_one(f, one, 1, qid[1], &a[1], rec[1]);
+	runner_trouble_release(&f->tr, qid[0]);
+	for (k = 0; k < 2; k++) {
+		ap[k] = &a[k];
+		ro[k] = ok;
+	}
+	b.n = 2;
+	assert_int_equal(
+	    runner_trouble_batch(&f->tr, &b, &h), RUNNER_NEXT_LOCAL);
+	assert_int_equal(rcpt_state(f, qid[0], 0, NULL), SPOOL_RS_PENDING);
+	assert_int_equal(msg_state(f, qid[1]), SPOOL_ST_SENT);
+	assert_false(rec[0][0]);
+	assert_true(rec[1][0]);
+	for (k = 0; k < 2; k++)
+		spool_msg_info_free(mi[k]);
+}
+
 /* --- health --------------------------------------------------------------- */
 
 static void
@@ -626,6 +719,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_lost_behind_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_bounce_compose, setup, teardown),
 		cmocka_unit_test_setup_teardown(

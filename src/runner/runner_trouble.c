@@ -9,7 +9,9 @@
  *
  * Invariants: a recipient result is written right after the reply that
  * decided it (a refused RCPT at once, the rest right after the final
- * dot's reply), and logged only after its transaction committed; a
+ * dot's reply, or for a burst of accepted messages together, in one
+ * transaction: runner_trouble_batch), and logged only after its
+ * transaction committed; a
  * recipient is SENT only when its RCPT and the final dot got 2xx; a
  * relay fault never writes a FAILED result, so it can never bounce mail;
  * a connection-class failure changes the smarthost's health, not the

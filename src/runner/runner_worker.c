@@ -9,17 +9,21 @@
  *
  * Data: its own spool connection, the smarthosts' health as last read,
  * the current claim batch, and the messages on their way, each owned from
- * smtp_send until its msg_done: with DATA at most two (one whose final
- * reply is pending, one being sent), with BDAT the smtp window's worth.
+ * smtp_send until its results are written: with DATA at most two (one
+ * whose final reply is pending, one being sent), with BDAT the smtp
+ * window's worth, and the accepted ones whose results are held.
  * Invariants: a message is sent only while this worker holds its claim
  * (checked by spool_get_claimed, renewed before the lease runs out);
  * every claim is either ended by a result, given back untried, or (if
  * the worker dies) released by relayd or taken over after the lease; a
- * message's results are written in its msg_done, right after its final
- * reply, before the replies of the message behind it are read; nothing
- * is in flight while the worker lingers or closes (smtp_sync), so no
- * result waits on anything but the smarthost.  Claiming the next batch
- * is a local query and goes on while messages are in flight.
+ * message's results are written right after its final reply was read:
+ * in its msg_done, or for an accepted message with the others accepted
+ * in the same burst of replies, in one transaction before smtp waits for
+ * the server again or returns (the settle hook, runner_worker_settle);
+ * nothing is in flight or held while the worker lingers or closes
+ * (smtp_sync), so no result waits on anything but the smarthost.
+ * Claiming the next batch is a local query and goes on while messages
+ * are in flight.
  *
  * RFC 5321 (one session, RSET between transactions), RFC 2920
  * (pipelining, in smtp; 3.1: the next message's commands follow the

@@ -134,6 +134,25 @@ smtp_dot_limit(const struct smtp_dot *d)
 	    : SMTP_LINE_MAX;
 }
 
+/* smtp_dot_run - take the bytes of p[0..n) up to the next CR or LF at
+ * once, as many as fit before the line must fold (a message is mostly
+ * such runs); how many were taken. */
+static size_t
+smtp_dot_run(struct smtp_dot *d, const char *p, size_t n)
+{
+	size_t limit = smtp_dot_limit(d), k = 0;
+
+	if (d->len >= limit)
+		return 0;
+	if (n > limit - d->len)
+		n = limit - d->len;
+	while (k < n && p[k] != '\r' && p[k] != '\n')
+		k++;
+	memcpy(d->line + d->len, p, k);
+	d->len += k;
+	return k;
+}
+
 int
 smtp_dot_feed(struct smtp_dot *d, const char *p, size_t n)
 {
@@ -165,6 +184,7 @@ smtp_dot_feed(struct smtp_dot *d, const char *p, size_t n)
 			d->cont_space = false;
 		}
 		d->line[d->len++] = ch;
+		i += smtp_dot_run(d, p + i + 1, n - i - 1);
 		if (d->len >= smtp_dot_limit(d) && smtp_dot_fold(d) == -1)
 			return -1;
 	}

@@ -47,7 +47,7 @@
  *          smtp_send, SMTP_MSG_PIPELINE_DOT: [RSET] MAIL RCPT..
  *          BDAT.. "BDAT n LAST" queued, no reply read
  *   READY -----------------------------------------------> WINDOW: up to
- *     ^                                                    16 transactions
+ *     ^                                                    32 transactions
  *     |  smtp_send, the window full: flush, read the       (512 KiB of
  *     |  oldest's replies and end it (rcpt_done, msg_done),  data) sent,
  *     |  until there is room                                replies unread

@@ -46,8 +46,11 @@
 /* Octets of encoded message per BDAT chunk (the spool's chunk size: a
  * larger message goes as several chunks, each sent as it is made). */
 #define SMTP_BDAT_CHUNK (64 * 1024)
-/* The window: transactions in flight, and their data's octets. */
-#define SMTP_WIN_MAX 16
+/* The window: transactions in flight, and their data's octets.  A larger
+ * window lets more replies be read, and more results written, per burst
+ * (to the fake smarthost: 16 -> 48%, 32 -> 51%, 64 -> 54% of its intake
+ * limit), but a lost connection defers every message in flight. */
+#define SMTP_WIN_MAX 32
 #define SMTP_WIN_BYTES (512 * 1024)
 /* Queued octets that are sent while a message is still being encoded. */
 #define SMTP_BDAT_BLOCK (64 * 1024)

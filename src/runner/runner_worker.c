@@ -120,26 +120,26 @@ runner_worker_signals(void)
 
 /* --- sessions ------------------------------------------------------------- */
 
-/* runner_worker_due - is anything claimable now? */
-static bool
-runner_worker_due(struct runner_worker *w)
+/* runner_worker_give_back - release claims qids[0..*n) untried. */
+static void
+runner_worker_give_back(
+    struct runner_worker *w, char (*qids)[SPOOL_QID_SIZE], size_t *n)
 {
-	struct err err;
-	time_t when;
-	bool found;
+	size_t k;
 
-	err_clear(&err);
-	if (spool_next_due(w->t.sp, &when, &found, &err) == -1) {
-		log_warnx("delivery: %s", err.msg);
-		return false;
-	}
-	return found && when <= sys_time();
+	for (k = 0; k < *n; k++)
+		runner_trouble_release(&w->t, qids[k]);
+	*n = 0;
 }
 
 /* runner_worker_connect - the first smarthost that may be tried and
- * opens; NULL when none does.  OUT *hi: its index. */
+ * opens; NULL when none does.  OUT *hi: its index.  The batch claimed
+ * before connecting (pre[0..*npre)) is given back before an open failure
+ * is recorded, so the smarthost's trouble (a hold, a backoff) finds those
+ * messages waiting like the others. */
 static struct smtp_session *
-runner_worker_connect(struct runner_worker *w, size_t *hi)
+runner_worker_connect(struct runner_worker *w, size_t *hi,
+    char (*pre)[SPOOL_QID_SIZE], size_t *npre)
 {
 	bool force = (w->flags & RUNNER_WORKER_FORCE) != 0;
 	struct smtp_session *s = NULL;
@@ -166,6 +166,7 @@ runner_worker_connect(struct runner_worker *w, size_t *hi)
 		memset(&w->info, 0, sizeof(w->info));
 		s = smtp_open(&w->opts, &out);
 		if (s == NULL) {
+			runner_worker_give_back(w, pre, npre);
 			(void)runner_trouble_host_fail(
 			    &w->t, h, &out, sys_time());
 			continue;
@@ -470,17 +471,17 @@ runner_worker_claim(
 	return n;
 }
 
-/* runner_worker_session - claim and send on s until nothing is due, the
+/* runner_worker_session - send the batch claimed before connecting
+ * (qids[0..npre)), then claim and send on s until nothing is due, the
  * per-connection limit is reached, or the session ends.  Returns
  * RUNNER_NEXT_GO_ON when the worker is done, else what to do next. */
 static enum runner_next
-runner_worker_session(
-    struct runner_worker *w, struct smtp_session *s, struct runner_host *h)
+runner_worker_session(struct runner_worker *w, struct smtp_session *s,
+    struct runner_host *h, char (*qids)[SPOOL_QID_SIZE], size_t npre)
 {
 	size_t max = h->sh->max_messages_per_connection > 0
 	    ? (size_t)h->sh->max_messages_per_connection
 	    : 1;
-	char(*qids)[SPOOL_QID_SIZE] = xcalloc(RUNNER_CLAIM_MAX, sizeof(*qids));
 	enum runner_next next;
 	size_t done = 0, n, k;
 
@@ -489,9 +490,20 @@ runner_worker_session(
 	while (!runner_worker_stop && done < max) {
 		if (w->next != RUNNER_NEXT_GO_ON || !smtp_is_ready(s))
 			break;
-		n = runner_worker_claim(w, qids,
-		    max - done < RUNNER_CLAIM_MAX ? max - done
-						  : RUNNER_CLAIM_MAX);
+		if (npre > 0) {
+			n = npre;
+			npre = 0;
+			if (n > max) {
+				size_t extra = n - max;
+
+				runner_worker_give_back(w, qids + max, &extra);
+				n = max;
+			}
+		} else {
+			n = runner_worker_claim(w, qids,
+			    max - done < RUNNER_CLAIM_MAX ? max - done
+							  : RUNNER_CLAIM_MAX);
+		}
 		if (n == 0 && w->in_flight > 0) {
 			/* the last messages' results first (they may make
 			 * more due: a bounce), then claim again; nothing stays
@@ -515,13 +527,24 @@ runner_worker_session(
 			done++;
 		}
 	}
+	runner_worker_give_back(w, qids, &npre); /* stopped before it began */
 	(void)smtp_sync(s);
 	runner_worker_settle(w);
 	next = w->next;
 	if (next == RUNNER_NEXT_GO_ON && done >= max && !runner_worker_stop)
 		next = RUNNER_NEXT_RECONNECT;
-	xfree(qids);
 	return next;
+}
+
+/* runner_worker_first_want - how many to claim before connecting: a
+ * session's worth for the first smarthost. */
+static size_t
+runner_worker_first_want(const struct runner_worker *w)
+{
+	int per = w->conf->smarthosts[0].max_messages_per_connection;
+	size_t want = per > 0 ? (size_t)per : 1;
+
+	return want < RUNNER_CLAIM_MAX ? want : RUNNER_CLAIM_MAX;
 }
 
 int
@@ -531,8 +554,9 @@ runner_worker_run(const struct conf *c, struct spool *sp,
 {
 	struct runner_worker w;
 	struct smtp_session *s;
+	char(*qids)[SPOOL_QID_SIZE];
 	enum runner_next next;
-	size_t hi = 0;
+	size_t hi = 0, npre;
 	int rc = 0;
 
 	memset(&w, 0, sizeof(w));
@@ -551,11 +575,21 @@ runner_worker_run(const struct conf *c, struct spool *sp,
 	w.notify_fd = notify_fd;
 	w.nhosts = c->nsmarthosts;
 	w.hosts = xcalloc(w.nhosts + 1, sizeof(*w.hosts));
-	while (!runner_worker_stop && w.nhosts > 0 && runner_worker_due(&w)) {
-		s = runner_worker_connect(&w, &hi);
-		if (s == NULL)
+	qids = xcalloc(RUNNER_CLAIM_MAX, sizeof(*qids));
+	/* Claim first, connect second: a worker that finds nothing left
+	 * (the other one took it) opens no session, so no TLS handshake and
+	 * no AUTH is spent on an empty connection. */
+	while (!runner_worker_stop && w.nhosts > 0) {
+		npre =
+		    runner_worker_claim(&w, qids, runner_worker_first_want(&w));
+		if (npre == 0)
 			break;
-		next = runner_worker_session(&w, s, &w.hosts[hi]);
+		s = runner_worker_connect(&w, &hi, qids, &npre);
+		if (s == NULL) {
+			runner_worker_give_back(&w, qids, &npre);
+			break;
+		}
+		next = runner_worker_session(&w, s, &w.hosts[hi], qids, npre);
 		smtp_close(s);
 		if (next == RUNNER_NEXT_LOCAL) {
 			rc = err_set(err, ERR_TEMP,
@@ -567,6 +601,7 @@ runner_worker_run(const struct conf *c, struct spool *sp,
 	}
 	if (st != NULL)
 		*st = w.st;
+	xfree(qids);
 	xfree(w.held);
 	xfree(w.hosts);
 	return rc;

@@ -13,14 +13,16 @@
  *
  *   worker loop (runner_worker_run):
  *
- *     anything due? (spool_next_due) --no--> exit
- *        | yes
+ *     claim a session's worth of due messages --none--> exit
+ *        | (claimed before connecting: a worker that finds nothing left
+ *        |  opens no session, so spends no TLS handshake and no AUTH)
  *        v
  *     open a session: smarthost blocks in order, skipping those whose
  *     health says wait (a dead first host costs one short attempt per
- *     pass); none opens --> exit
+ *     pass); none opens --> give the batch back, exit
  *        |
  *        v
+ *     send that batch, then
  *     claim due messages (lease_time) ---none---> idle: tell relayd, keep
  *        |  a full claim: tell relayd "more"       the session up to
  *        |  (it may start another worker, up to    RUNNER_LINGER_MS; relayd

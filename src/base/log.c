@@ -124,6 +124,25 @@ log_write_fd(int fd, const char *line, bool stamp)
 	(void)!write(fd, out, (size_t)n);
 }
 
+/* log_syslog_usable - is there a log socket to write to?  Without one
+ * (a container with no syslog daemon) syslog() tries to connect again on
+ * every line, three failing system calls each time; looking for the
+ * socket once a second costs one.  A daemon started later is found
+ * within that second. */
+static bool
+log_syslog_usable(void)
+{
+	static time_t checked;
+	static bool usable;
+	time_t now = time(NULL);
+
+	if (now != checked) {
+		checked = now;
+		usable = access(_PATH_LOG, W_OK) == 0;
+	}
+	return usable;
+}
+
 static void
 log_emit(int prio, bool with_errno, const char *fmt, va_list ap)
 {
@@ -140,7 +159,7 @@ log_emit(int prio, bool with_errno, const char *fmt, va_list ap)
 		    line + len, sizeof(line) - len, ": %s", strerror(saved));
 	}
 	log_sanitize(line);
-	if (log_flags_now & LOG_TO_SYSLOG)
+	if ((log_flags_now & LOG_TO_SYSLOG) && log_syslog_usable())
 		syslog(prio, "%s", line);
 	if (log_flags_now & LOG_TO_STDERR)
 		log_write_fd(STDERR_FILENO, line, false);

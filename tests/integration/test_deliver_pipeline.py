@@ -19,34 +19,15 @@ NO_PIPELINING = ["SIZE 10240000", "8BITMIME", "SMTPUTF8", "DSN",
 
 
 def _queue(lab, n):
-    """n messages from s0.. to r0.., queued while no smarthost is
-    configured, so one worker claims them all at once."""
-    for i in range(n):
-        sender = "s%d@example.net" % i
-        r = rt.submit_raw(lab.env.socket, sender, ["r%d@example.net" % i],
-                          rt.canon(BODY % (sender.encode(), i)))
-        assert r.startswith("250"), r
+    dt.queue_numbered(lab, n, BODY)
 
 
 def _go(lab, tls="auto"):
-    l = lab.listeners[0]
-    lab.set_hosts([lab.block("main", l.port, tls=tls)])
-    lab.env.reload()
-    return l
+    return dt.use_listener(lab, tls)
 
 
-def _verbs(session, verb):
-    return sum(1 for _, c in session.commands if c.upper().startswith(verb))
-
-
-def _rcpt(lab, sender):
-    """(state, attempts, status) of sender's only message and recipient."""
-    qids = lab.qids(sender)
-    assert len(qids) == 1, (sender, qids)
-    rows = lab.rcpt_rows(qids[0])
-    assert len(rows) == 1, rows
-    _, state, attempts, _, _, status = rows[0]
-    return state, attempts, status
+_verbs = dt.count_verbs
+_rcpt = dt.sole_rcpt
 
 
 def _behind(msg):

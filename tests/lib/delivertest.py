@@ -34,6 +34,11 @@ Lab(kinds, auth=False, retry=("1s", "4s", "1h"), lease="30s", hosts=None,
     health(name)              smarthost_health row as a dict, or None
     log_lines(pattern)        relayd's stderr lines containing pattern
     revive(i)                 listener i listening again on its old port
+
+Module functions for batch tests: queue_numbered(lab, n, body) (n
+messages s0.. -> r0.. through the socket), use_listener(lab, tls,
+**behave) (relay pointed at listener 0, reloaded), count_verbs(session,
+verb), sole_rcpt(lab, sender) ((state, attempts, status)).
 """
 
 import os
@@ -229,3 +234,41 @@ class Lab:
             raise AssertionError("sanitizer reports in relayd's log:\n" +
                                  log[-8000:])
         return False
+
+
+def queue_numbered(lab, n, body):
+    """n messages from s0@example.net.. to r0@example.net.. (body is a
+    bytes format taking the sender and the number), queued through
+    relayd's socket while no smarthost is configured, so one worker
+    claims them all at once."""
+    for i in range(n):
+        sender = "s%d@example.net" % i
+        r = rt.submit_raw(lab.env.socket, sender, ["r%d@example.net" % i],
+                          rt.canon(body % (sender.encode(), i)))
+        assert r.startswith("250"), r
+
+
+def use_listener(lab, tls="auto", **behave):
+    """Point relay at the lab's first listener (behaving as told) and
+    reload; returns the listener."""
+    l = lab.listeners[0]
+    if behave:
+        l.behave(**behave)
+    lab.set_hosts([lab.block("main", l.port, tls=tls)])
+    lab.env.reload()
+    return l
+
+
+def count_verbs(session, verb):
+    """How many commands of a fake session start with verb."""
+    return sum(1 for _, c in session.commands if c.upper().startswith(verb))
+
+
+def sole_rcpt(lab, sender):
+    """(state, attempts, status) of sender's only message and recipient."""
+    qids = lab.qids(sender)
+    assert len(qids) == 1, (sender, qids)
+    rows = lab.rcpt_rows(qids[0])
+    assert len(rows) == 1, rows
+    _, state, attempts, _, _, status = rows[0]
+    return state, attempts, status

@@ -298,6 +298,32 @@ runner_sched_host_ready(
 	return ready;
 }
 
+/* runner_sched_backlog - a first worker just started; when more is due
+ * than one session carries, start the others (up to max_connections)
+ * now rather than after its first claim: a smarthost that is back after
+ * an outage gets the whole backlog at full width at once. */
+static void
+runner_sched_backlog(
+    struct runner_sched *s, const struct runner_sched_env *e, time_t now)
+{
+	size_t limit = runner_sched_limit(e->conf), per = 1, due = 0, want;
+	struct err err;
+
+	if (limit <= s->n || e->conf->nsmarthosts == 0)
+		return;
+	if (e->conf->smarthosts[0].max_messages_per_connection > 0)
+		per =
+		    (size_t)e->conf->smarthosts[0].max_messages_per_connection;
+	err_clear(&err);
+	if (spool_due_count(e->sp, now, limit * per + 1, &due, &err) == -1) {
+		log_warnx("delivery: %s", err.msg);
+		return;
+	}
+	want = (due + per - 1) / per;
+	while (s->n < want && s->n < limit && now >= s->hold_until)
+		runner_sched_spawn(s, e, false, now);
+}
+
 /* runner_sched_plan - start a worker when something is due and a
  * smarthost may be tried, else set the wake time. */
 static void
@@ -333,6 +359,7 @@ runner_sched_plan(
 	}
 	runner_sched_spawn(s, e, s->force, now);
 	s->force = false;
+	runner_sched_backlog(s, e, now);
 }
 
 /* runner_sched_go - new mail while workers run: an idle one (its

@@ -10,7 +10,12 @@
  *   plan: nothing due ---------------------------> sleep until kicked
  *         due at T, first usable smarthost at H --> sleep until max(T, H)
  *         due now, a smarthost usable ------------> start one worker
- *                                                   (runner_worker)
+ *                                                   (runner_worker), and
+ *                                                   at once as many more
+ *                                                   as the backlog fills
+ *                                                   (max_messages_per_
+ *                                                   connection each, up to
+ *                                                   max_connections)
  *   a worker says "more" (a full claim) and fewer than max_connections
  *   run: start another.  A worker says "idle" (nothing due, session
  *   kept open for a moment): the next kick tells it "go" instead of

@@ -336,6 +336,12 @@ struct spool_outcome {
 int spool_claim(struct spool *sp, const char *owner, time_t now, time_t lease,
     size_t max, char (*qids)[SPOOL_QID_SIZE], size_t *n, struct err *err);
 
+/* spool_due_count - how many messages spool_claim could take now, counted
+ * up to max (the count stops there, so a large queue costs no more than
+ * max index steps).  OUT *n. */
+int spool_due_count(
+    struct spool *sp, time_t now, size_t max, size_t *n, struct err *err);
+
 /* spool_renew - extend owner's lease on qid to now + lease (long DATA).
  * ERR_TEMP if the claim was lost (expired and taken over, or ended),
  * ERR_PERM if the message is gone. */

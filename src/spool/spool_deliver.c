@@ -470,6 +470,37 @@ out_free:
 }
 
 int
+spool_due_count(
+    struct spool *sp, time_t now, size_t max, size_t *n, struct err *err)
+{
+	/* the same two ranges spool_claim takes from, each bounded */
+	static const char sql[] =
+	    "SELECT (SELECT count(*) FROM (SELECT 1 FROM messages"
+	    "  WHERE state IN (0, 1) AND next_attempt <= ?1 LIMIT ?2))"
+	    " + (SELECT count(*) FROM (SELECT 1 FROM messages"
+	    "  WHERE state = 3 AND lease_expiry <= ?1 LIMIT ?2))";
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((st = spool_db_prep(sp, sql, err)) == NULL)
+		return -1;
+	rc = spool_bind_int(st, 1, (int64_t)now, SQLITE_OK);
+	rc = spool_bind_int(st, 2, (int64_t)max, rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = (size_t)sqlite3_column_int64(st, 0);
+		if (*n > max)
+			*n = max;
+	} else {
+		(void)spool_db_err(sp, rc, "counting due messages", err);
+	}
+	spool_db_done(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
 spool_next_due(struct spool *sp, time_t *when, bool *found, struct err *err)
 {
 	static const char sql[] =

@@ -676,6 +676,33 @@ test_next_due(void **state)
 	assert_int_equal(when, T0 + 20);
 }
 
+static void
+test_due_count(void **state)
+{
+	struct fx *fx = *state;
+	char q[SPOOL_QID_SIZE], got[2][SPOOL_QID_SIZE];
+	struct err err;
+	size_t n, i;
+
+	assert_int_equal(spool_due_count(fx->sp, T0, 10, &n, &err), 0);
+	assert_int_equal(n, 0);
+	for (i = 0; i < 5; i++)
+		add(fx->sp, 1, T0 + (time_t)i, q);
+	/* due by next_attempt, and never counted past max */
+	assert_int_equal(spool_due_count(fx->sp, T0 + 2, 10, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(spool_due_count(fx->sp, T0 + 10, 2, &n, &err), 0);
+	assert_int_equal(n, 2);
+	/* claimed ones are due again only when their lease has run out */
+	assert_int_equal(
+	    spool_claim(fx->sp, "w", T0 + 10, 30, 2, got, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(spool_due_count(fx->sp, T0 + 10, 10, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(spool_due_count(fx->sp, T0 + 41, 10, &n, &err), 0);
+	assert_int_equal(n, 5);
+}
+
 /* --- health and counters ------------------------------------------------- */
 
 static int
@@ -777,6 +804,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_due, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_due_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_health_and_events, setup, teardown),
 	};

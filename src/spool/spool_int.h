@@ -42,6 +42,8 @@ struct spool {
 	size_t nstmts;
 	char *chunk; /* SPOOL_CHUNK_SIZE bytes, allocated on first enqueue */
 	uint64_t qid_last; /* last queue-id time (microseconds) */
+	int busy_ms; /* how long to wait for another writer */
+	long long busy_since; /* microseconds, when the current wait began */
 };
 
 struct spool_tx {

@@ -1,7 +1,8 @@
 /*
  * test_spool_faults.c - the spool's error paths on real database files:
  * another process holding the write lock (every writer fails with
- * ERR_TEMP, readers go on), failures injected into single statements with
+ * ERR_TEMP once the busy timeout has passed, readers go on, and a writer
+ * gets through as soon as the lock is let go), failures injected into single statements with
  * SQLite triggers (every writer undoes its own work), a caller
  * transaction that SQLite rolled back by itself, a failing COMMIT, a
  * handle closed inside a transaction, a spool that refuses writes, and a
@@ -12,6 +13,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -211,6 +215,52 @@ test_locked(void **state)
 	assert_int_equal(sqlite3_close(other), SQLITE_OK);
 	assert_int_equal(spool_claim(fx->sp, "r", T0, 60, 2, got, &n, &err), 0);
 	assert_int_equal(n, 1);
+}
+
+/* test_lock_let_go - another process holds the write lock for a while
+ * and then commits: a writer waiting under the busy timeout retries
+ * (spool_busy) and gets through, and sees the other's work. */
+static void
+test_lock_let_go(void **state)
+{
+	struct fx *fx = *state;
+	struct timespec hold = { 0, 30 * 1000 * 1000 };
+	char got[2][SPOOL_QID_SIZE], c;
+	struct err err;
+	int fds[2], status;
+	size_t n;
+	pid_t pid;
+
+	add(fx, 0);
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		sqlite3 *other;
+
+		close(fds[0]);
+		if (sqlite3_open(fx->t->db, &other) != SQLITE_OK ||
+		    sqlite3_exec(other,
+			"BEGIN IMMEDIATE; UPDATE messages SET state = 2", NULL,
+			NULL, NULL) != SQLITE_OK ||
+		    write(fds[1], "l", 1) != 1)
+			_exit(1);
+		(void)nanosleep(&hold, NULL);
+		_exit(
+		    sqlite3_exec(other, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
+			? 0
+			: 1);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &c, 1), 1); /* the lock is taken */
+	close(fds[0]);
+	spool_set_busy_timeout(fx->sp, 5000);
+	err_clear(&err);
+	/* state 2 (held) is not due: the claim ran after the commit */
+	assert_int_equal(spool_claim(fx->sp, "r", T0, 60, 2, got, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /* --- single statements fail ---------------------------------------------- */
@@ -637,6 +687,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_lock_let_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_injected_results, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -124,8 +124,10 @@ conn_close(struct conn *c)
 	if (c->ssl != NULL) {
 		/* Send close_notify if we can without waiting; the peer's
 		 * answer does not matter to us. */
-		if (c->tls_done)
+		if (c->tls_done) {
+			conn_tls_remember(c);
 			(void)SSL_shutdown(c->ssl);
+		}
 		SSL_free(c->ssl);
 		ERR_clear_error();
 	}

@@ -109,7 +109,9 @@ struct conn_connect_opts {
 struct conn *conn_connect(const struct conn_addrs *a,
     const struct conn_connect_opts *o, struct err *err);
 
-/* conn_close - shut TLS down without waiting, close, free; NULL no-op. */
+/* conn_close - shut TLS down without waiting, close, free; NULL no-op.
+ * A resumable TLS session is kept in the context it came from, which
+ * must still be alive. */
 void conn_close(struct conn *c);
 
 /* conn_peer - the address connected to ("127.0.0.1"); borrowed. */
@@ -172,7 +174,10 @@ struct conn_tls_opts {
 
 /* conn_tls_ctx_new - a client context with verification on.  Unusable
  * settings (missing ca_file, malformed fingerprint, bad client cert) are
- * ERR_CONFIG with CONN_F_CONFIG.  Owned by the caller. */
+ * ERR_CONFIG with CONN_F_CONFIG.  Owned by the caller, and must outlive
+ * every conn started on it.  It keeps the last resumable session of
+ * those conns, and conn_start_tls offers it again (RFC 8446 2.2, RFC
+ * 5077) to the same host name: one context serves one smarthost. */
 struct conn_tls_ctx *conn_tls_ctx_new(
     const struct conn_tls_opts *o, struct err *err);
 

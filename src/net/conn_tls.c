@@ -2,14 +2,19 @@
  * conn_tls.c - TLS on a conn: the client context, the verified handshake
  * and what it showed (OpenSSL 3).
  *
- * Part of net: smtp_open() builds one conn_tls_ctx per session and calls
- * conn_start_tls() right after connecting (implicit TLS), after the
- * server's "220" to STARTTLS, or after a silent greeting_wait.
+ * Part of net: smtp_open() builds a conn_tls_ctx (or reuses the one a
+ * delivery worker keeps for the smarthost) and calls conn_start_tls()
+ * right after connecting (implicit TLS), after the server's "220" to
+ * STARTTLS, or after a silent greeting_wait.
  *
- * Data: the SSL_CTX (trust store, minimum version, client certificate)
- * and the parsed fingerprint pin.  Invariants: SSL_VERIFY_PEER is always
- * on; a host name or IP address is always checked; a handshake that has
- * not passed chain, name and pin is never reported as done.
+ * Data: the SSL_CTX (trust store, minimum version, client certificate),
+ * the parsed fingerprint pin, and the last resumable TLS session with the
+ * host name it was verified for (conn_close keeps it: conn_tls_remember).
+ * Invariants: SSL_VERIFY_PEER is always on; a host name or IP address is
+ * always checked; a handshake that has not passed chain, name and pin is
+ * never reported as done; a session is offered again only for the host
+ * name it was verified for, and the pin is checked on a resumed session
+ * as on a full one (the certificate is the session's).
  *
  * Implements: TLS 1.2/1.3 client (RFC 8446, RFC 5246) with SNI (RFC 6066)
  * for DNS names only; RFC 6125 name checks by OpenSSL (no partial
@@ -45,6 +50,9 @@ struct conn_tls_ctx {
 	SSL_CTX *ctx;
 	unsigned char pin[32];
 	bool has_pin;
+	/* the last resumable session, and the host it was verified for */
+	SSL_SESSION *resume;
+	char resume_host[256];
 };
 
 static int conn_tls_fail(struct err *err, enum err_class cls, enum conn_fail f,
@@ -207,8 +215,8 @@ conn_tls_ctx_new(const struct conn_tls_opts *o, struct err *err)
 		    "tls_min: unsupported version");
 		goto out_free;
 	}
-	(void)SSL_CTX_set_options(t->ctx,
-	    SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+	(void)SSL_CTX_set_options(
+	    t->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
 	(void)SSL_CTX_set_mode(t->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	(void)SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, conn_verify_cb);
@@ -226,6 +234,7 @@ conn_tls_ctx_free(struct conn_tls_ctx *t)
 {
 	if (t == NULL)
 		return;
+	SSL_SESSION_free(t->resume);
 	SSL_CTX_free(t->ctx);
 	OPENSSL_cleanse(t->pin, sizeof(t->pin));
 	xfree(t);
@@ -445,10 +454,37 @@ conn_tls_setup(
 	    SSL_set_tlsext_host_name(c->ssl, sni) != 1)
 		return conn_tls_fail(err, ERR_CONFIG, CONN_F_CONFIG,
 		    "cannot verify host name \"%s\"", host);
+	/* resume only a session verified for this very host name */
+	if (t->resume != NULL && strcmp(t->resume_host, host) == 0 &&
+	    SSL_set_session(c->ssl, t->resume) != 1)
+		ERR_clear_error(); /* a full handshake then */
+	c->tls_ctx = t;
+	(void)str_copy(c->tls_host, sizeof(c->tls_host), host);
 	rbio = SSL_get_rbio(c->ssl);
 	BIO_set_callback_ex(rbio, conn_bio_cb);
 	BIO_set_callback_arg(rbio, (char *)c);
 	return 0;
+}
+
+void
+conn_tls_remember(struct conn *c)
+{
+	struct conn_tls_ctx *t = c->tls_ctx;
+	SSL_SESSION *sess;
+
+	if (t == NULL || !c->tls_done || c->ssl == NULL)
+		return;
+	sess = SSL_get1_session(c->ssl);
+	if (sess == NULL)
+		return;
+	if (!SSL_SESSION_is_resumable(sess) ||
+	    str_copy(t->resume_host, sizeof(t->resume_host), c->tls_host) ==
+		-1) {
+		SSL_SESSION_free(sess);
+		return;
+	}
+	SSL_SESSION_free(t->resume);
+	t->resume = sess;
 }
 
 int

@@ -95,6 +95,9 @@ struct runner_host {
 	const struct conf_smarthost *sh;
 	struct spool_host_health h;
 	int lost_in_row; /* sessions lost inside transactions in a row */
+	/* the TLS context kept from one session to the next (smtp_opts,
+	 * tls_keep); owned by the worker */
+	struct conn_tls_ctx *tls;
 };
 
 /* One delivery attempt of a claimed message. */

@@ -615,7 +615,8 @@ smtp_close(struct smtp_session *s)
 			(void)smtp_read(s, ms, SMTP_STAGE_QUIT, &o);
 	}
 	conn_close(s->conn);
-	conn_tls_ctx_free(s->tls);
+	if (s->o.tls_keep == NULL)
+		conn_tls_ctx_free(s->tls);
 	conn_addrs_free(&s->addrs);
 	buf_free(&s->in);
 	smtp_reply_free(&s->reply);

@@ -186,6 +186,12 @@ struct smtp_opts {
 	/* report - optional: filled when smtp_open returns, on success and
 	 * on failure (then mode and port are those of the last try). */
 	struct smtp_info *report;
+	/* tls_keep - optional: where the TLS context for sh is kept from one
+	 * session to the next (its trust store loaded once, its last TLS
+	 * session resumed).  smtp_open uses *tls_keep when set, else stores
+	 * the one it builds there; the caller frees it (conn_tls_ctx_free)
+	 * after the last session, and keeps one per smarthost. */
+	struct conn_tls_ctx **tls_keep;
 };
 
 /* smtp_open - connect to opts->sh, find or use the TLS mode (tlsmode.h),

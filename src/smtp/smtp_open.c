@@ -310,6 +310,10 @@ smtp_check_config(struct smtp_session *s, struct smtp_outcome *out)
 	}
 	if (sh->tls == CONF_TLS_NONE)
 		return 0;
+	if (s->o.tls_keep != NULL && *s->o.tls_keep != NULL) {
+		s->tls = *s->o.tls_keep;
+		return 0;
+	}
 	memset(&to, 0, sizeof(to));
 	to.ca_file = sh->ca_file;
 	to.tls_min = sh->tls_min;
@@ -320,6 +324,8 @@ smtp_check_config(struct smtp_session *s, struct smtp_outcome *out)
 	if (s->tls == NULL)
 		return smtp_fail(s, out, SMTP_R_CONFIG_ERROR, SMTP_STAGE_NONE,
 		    "%s", err.msg);
+	if (s->o.tls_keep != NULL)
+		*s->o.tls_keep = s->tls;
 	return 0;
 }
 

@@ -49,7 +49,7 @@ struct smtp_session {
 	const struct conf_smarthost *sh;
 	enum smtp_state state;
 	struct conn *conn;
-	struct conn_tls_ctx *tls;
+	struct conn_tls_ctx *tls; /* owned unless o.tls_keep holds it */
 	struct conn_addrs addrs;
 	struct buf in; /* bytes read and not yet parsed */
 	struct smtp_reply reply; /* the last reply */

@@ -81,7 +81,7 @@ sessions; each session's opened_at / closed_at (time.monotonic(); closed
 at QUIT, or when the connection closed),
 rx_plain / rx_tls (every byte received before and after TLS), chunks [(phase, bytes)] as each recv() returned them,
 commands [(phase, line)], auth [(mech, user, ok)], tls (handshake done),
-tls_error.
+resumed (the client resumed an earlier TLS session), tls_error.
 """
 
 import base64
@@ -119,6 +119,7 @@ class Session:
         self.chunks = []
         self.auth = []
         self.tls = False
+        self.resumed = False
         self.tls_error = None
         self.closed = False
         self.buf = b""  # received, not yet parsed from self.pos on
@@ -261,6 +262,7 @@ class Session:
             self.tls_error = str(e)
             raise Closed()
         self.tls = True
+        self.resumed = self.sock.session_reused
         self.buf, self.pos = b"", 0
 
     def caps(self):
@@ -645,6 +647,7 @@ class FakeSMTPD:
         self.messages = []
         self.dropped = []
         self.mail_at = []
+        self.contexts = {}  # ssl_context's, by settings
         self.save_dir = None
         self.users = {"user": "secret"}
         self.tokens = {"user": "token123"}
@@ -669,7 +672,26 @@ class FakeSMTPD:
             f.write(msg["data"])
 
     def ssl_context(self, listener):
+        """The server context for listener's current settings: one per
+        settings, kept, as a real server keeps its context (its session
+        ticket keys too, so a client can resume a session)."""
         cert = listener.cert or (self.certfile, self.keyfile)
+        b = listener.b
+        try:  # a certificate rewritten in place is a new setting
+            stamp = tuple(os.stat(f).st_mtime_ns for f in cert)
+        except OSError:
+            stamp = None
+        key = (tuple(cert), stamp, b.get("tls_min"), b.get("tls_max"),
+               b.get("client_ca"))
+        with self.lock:
+            ctx = self.contexts.get(key)
+        if ctx is None:
+            ctx = self.new_ssl_context(listener, cert)
+            with self.lock:
+                ctx = self.contexts.setdefault(key, ctx)
+        return ctx
+
+    def new_ssl_context(self, listener, cert):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = listener.b.get("tls_min",
                                              ssl.TLSVersion.TLSv1_2)

@@ -1,6 +1,7 @@
 """test_deliver_batch.py - how the queue runner uses connections: a queue
 goes over as few sessions as max_messages_per_connection allows, each with
-one TLS handshake and one AUTH and RSET between its transactions; a large
+one TLS handshake and one AUTH and RSET between its transactions, a
+worker's later sessions resuming the TLS session of its earlier ones; a large
 queue uses up to max_connections sessions at once, never more; and a
 smarthost that answers slowly never delays sendmail.
 """
@@ -43,6 +44,10 @@ def test_per_connection_limit():
             assert s.tls and len(s.auth) == 1 and s.auth[0][2], s.auth
             assert _verbs(s, "RSET") == _verbs(s, "MAIL") - 1
             assert _verbs(s, "QUIT") == 1
+        # one worker: a full handshake first, then resumption (the
+        # worker keeps its TLS context and last session)
+        resumed = [s.resumed for s in l.sessions]
+        assert resumed == [False, True, True], resumed
         lab.wait(lambda: lab.states() == {"sent": 25}, "all sent")
 
 

@@ -146,23 +146,28 @@ runner_worker_connect(struct runner_worker *w, size_t *hi,
 	struct smtp_outcome out;
 	struct err err;
 	size_t i;
+	int rc;
 
 	w->flags &= ~RUNNER_WORKER_FORCE; /* one forced round per worker */
 	for (i = 0; i < w->nhosts && s == NULL; i++) {
 		struct runner_host *h = &w->hosts[i];
+		struct conn_tls_ctx *tls = h->tls;
 		int lost = h->lost_in_row;
 
 		err_clear(&err);
-		if (runner_trouble_host_load(
-			&w->t, &w->conf->smarthosts[i], h, &err) == -1) {
+		rc = runner_trouble_host_load(
+		    &w->t, &w->conf->smarthosts[i], h, &err);
+		h->lost_in_row = lost;
+		h->tls = tls; /* the worker's, not the spool's */
+		if (rc == -1) {
 			log_warnx("smarthost %s: %s",
 			    w->conf->smarthosts[i].name, err.msg);
 			return NULL;
 		}
-		h->lost_in_row = lost;
 		if (!runner_trouble_host_usable(h, sys_time(), force))
 			continue;
 		w->opts.sh = h->sh;
+		w->opts.tls_keep = &h->tls;
 		memset(&w->info, 0, sizeof(w->info));
 		s = smtp_open(&w->opts, &out);
 		if (s == NULL) {
@@ -471,13 +476,19 @@ runner_worker_claim(
 	return n;
 }
 
+static size_t runner_worker_first_want(const struct runner_worker *w);
+
 /* runner_worker_session - send the batch claimed before connecting
  * (qids[0..npre)), then claim and send on s until nothing is due, the
  * per-connection limit is reached, or the session ends.  Returns
- * RUNNER_NEXT_GO_ON when the worker is done, else what to do next. */
+ * RUNNER_NEXT_GO_ON when the worker is done, else what to do next.  OUT
+ * *nnext: at the per-connection limit, the next session's batch, claimed
+ * into qids while the last replies were on their way (given back unless
+ * the result is RUNNER_NEXT_RECONNECT). */
 static enum runner_next
 runner_worker_session(struct runner_worker *w, struct smtp_session *s,
-    struct runner_host *h, char (*qids)[SPOOL_QID_SIZE], size_t npre)
+    struct runner_host *h, char (*qids)[SPOOL_QID_SIZE], size_t npre,
+    size_t *nnext)
 {
 	size_t max = h->sh->max_messages_per_connection > 0
 	    ? (size_t)h->sh->max_messages_per_connection
@@ -528,11 +539,18 @@ runner_worker_session(struct runner_worker *w, struct smtp_session *s,
 		}
 	}
 	runner_worker_give_back(w, qids, &npre); /* stopped before it began */
+	*nnext = 0;
+	if (w->next == RUNNER_NEXT_GO_ON && done >= max &&
+	    !runner_worker_stop && smtp_is_ready(s))
+		*nnext =
+		    runner_worker_claim(w, qids, runner_worker_first_want(w));
 	(void)smtp_sync(s);
 	runner_worker_settle(w);
 	next = w->next;
 	if (next == RUNNER_NEXT_GO_ON && done >= max && !runner_worker_stop)
 		next = RUNNER_NEXT_RECONNECT;
+	if (next != RUNNER_NEXT_RECONNECT)
+		runner_worker_give_back(w, qids, nnext);
 	return next;
 }
 
@@ -579,9 +597,11 @@ runner_worker_run(const struct conf *c, struct spool *sp,
 	/* Claim first, connect second: a worker that finds nothing left
 	 * (the other one took it) opens no session, so no TLS handshake and
 	 * no AUTH is spent on an empty connection. */
+	npre = 0;
 	while (!runner_worker_stop && w.nhosts > 0) {
-		npre =
-		    runner_worker_claim(&w, qids, runner_worker_first_want(&w));
+		if (npre == 0)
+			npre = runner_worker_claim(
+			    &w, qids, runner_worker_first_want(&w));
 		if (npre == 0)
 			break;
 		s = runner_worker_connect(&w, &hi, qids, &npre);
@@ -589,7 +609,8 @@ runner_worker_run(const struct conf *c, struct spool *sp,
 			runner_worker_give_back(&w, qids, &npre);
 			break;
 		}
-		next = runner_worker_session(&w, s, &w.hosts[hi], qids, npre);
+		next = runner_worker_session(
+		    &w, s, &w.hosts[hi], qids, npre, &npre);
 		smtp_close(s);
 		if (next == RUNNER_NEXT_LOCAL) {
 			rc = err_set(err, ERR_TEMP,
@@ -599,8 +620,11 @@ runner_worker_run(const struct conf *c, struct spool *sp,
 		if (next == RUNNER_NEXT_GO_ON)
 			break;
 	}
+	runner_worker_give_back(&w, qids, &npre); /* stopped in between */
 	if (st != NULL)
 		*st = w.st;
+	for (hi = 0; hi < w.nhosts; hi++)
+		conn_tls_ctx_free(w.hosts[hi].tls);
 	xfree(qids);
 	xfree(w.held);
 	xfree(w.hosts);

@@ -403,6 +403,28 @@ spool_db_done(sqlite3_stmt *st)
 	(void)sqlite3_clear_bindings(st);
 }
 
+/* The transaction statements, run thousands of times a second by a busy
+ * worker: kept prepared (spool_db_exec_kept) instead of parsed each time
+ * by sqlite3_exec. */
+static const char spool_sql_begin_write[] = "BEGIN IMMEDIATE";
+static const char spool_sql_begin_read[] = "BEGIN";
+static const char spool_sql_commit[] = "COMMIT";
+static const char spool_sql_savepoint[] = "SAVEPOINT spool_inner";
+static const char spool_sql_release[] = "RELEASE spool_inner";
+
+/* spool_db_exec_kept - run sql, one statement in a static string, kept
+ * prepared in the statement cache. */
+static int
+spool_db_exec_kept(
+    struct spool *sp, const char *sql, const char *what, struct err *err)
+{
+	sqlite3_stmt *st = spool_db_prep(sp, sql, err);
+
+	if (st == NULL)
+		return -1;
+	return spool_db_step_done(sp, st, what, err);
+}
+
 int
 spool_db_exec(
     struct spool *sp, const char *sql, const char *what, struct err *err)
@@ -485,8 +507,8 @@ spool_db_tx_enter(struct spool *sp, struct spool_tx *tx, struct err *err)
 	if (sp->tx_lost)
 		return err_set(err, ERR_TEMP, "%s", sp->tx_lost_msg);
 	tx->outer = !sp->in_tx;
-	return spool_db_exec(sp,
-	    tx->outer ? "BEGIN IMMEDIATE" : "SAVEPOINT spool_inner",
+	return spool_db_exec_kept(sp,
+	    tx->outer ? spool_sql_begin_write : spool_sql_savepoint,
 	    "starting a transaction", err);
 }
 
@@ -495,8 +517,9 @@ spool_db_tx_leave(struct spool *sp, struct spool_tx *tx, struct err *err)
 {
 	struct err why;
 
-	if (spool_db_exec(sp, tx->outer ? "COMMIT" : "RELEASE spool_inner",
-		"committing", &why) == 0)
+	if (spool_db_exec_kept(sp,
+		tx->outer ? spool_sql_commit : spool_sql_release, "committing",
+		&why) == 0)
 		return 0;
 	spool_db_tx_abort(sp, tx, &why);
 	if (err != NULL)
@@ -531,7 +554,7 @@ spool_db_read_begin(struct spool *sp, bool *opened, struct err *err)
 	*opened = false;
 	if (sp->in_tx || !sqlite3_get_autocommit(sp->db))
 		return 0;
-	if (spool_db_exec(sp, "BEGIN", "reading", err) == -1)
+	if (spool_db_exec_kept(sp, spool_sql_begin_read, "reading", err) == -1)
 		return -1;
 	*opened = true;
 	return 0;
@@ -540,9 +563,12 @@ spool_db_read_begin(struct spool *sp, bool *opened, struct err *err)
 void
 spool_db_read_end(struct spool *sp, bool opened)
 {
+	struct err ignored;
+
 	/* ending a read-only transaction cannot lose data */
 	if (opened)
-		(void)sqlite3_exec(sp->db, "COMMIT", NULL, NULL, NULL);
+		(void)spool_db_exec_kept(
+		    sp, spool_sql_commit, "reading", &ignored);
 }
 
 int
@@ -556,8 +582,8 @@ spool_begin(struct spool *sp, struct err *err)
 		return err_set(err, ERR_INTERNAL,
 		    "spool database %s is open read-only (this needs relayd)",
 		    sp->path);
-	if (spool_db_exec(
-		sp, "BEGIN IMMEDIATE", "starting a transaction", err) == -1)
+	if (spool_db_exec_kept(
+		sp, spool_sql_begin_write, "starting a transaction", err) == -1)
 		return -1;
 	sp->in_tx = true;
 	return 0;
@@ -573,7 +599,7 @@ spool_commit(struct spool *sp, struct err *err)
 		sp->tx_lost = false;
 		return err_set(err, ERR_TEMP, "%s", sp->tx_lost_msg);
 	}
-	if (spool_db_exec(sp, "COMMIT", "committing", err) == -1) {
+	if (spool_db_exec_kept(sp, spool_sql_commit, "committing", err) == -1) {
 		if (!sqlite3_get_autocommit(sp->db))
 			(void)sqlite3_exec(
 			    sp->db, "ROLLBACK", NULL, NULL, NULL);

@@ -231,8 +231,8 @@ runner_wmsg_body(void *ctx, int (*emit)(const char *p, size_t n, void *ectx),
 	m->emit = emit;
 	m->ectx = ectx;
 	m->emit_failed = false;
-	if (spool_body_read(
-		m->w->t.sp, m->mi->qid, runner_wmsg_chunk, m, err) == -1)
+	if (spool_body_read_sized(m->w->t.sp, m->mi->qid, m->mi->size,
+		runner_wmsg_chunk, m, err) == -1)
 		return -1;
 	if (m->emit_failed)
 		return err_set(err, ERR_TEMP, "sending the message failed");

@@ -277,6 +277,13 @@ void spool_msg_info_free(struct spool_msg_info *mi);
 int spool_body_read(struct spool *sp, const char *qid,
     int (*cb)(const char *p, size_t n, void *arg), void *arg, struct err *err);
 
+/* spool_body_read_sized - spool_body_read for a caller that read the
+ * message's stored size already (spool_get_claimed: mi->size), which
+ * saves a query per message; a different size in the spool is caught as
+ * in spool_body_read. */
+int spool_body_read_sized(struct spool *sp, const char *qid, uint64_t size,
+    int (*cb)(const char *p, size_t n, void *arg), void *arg, struct err *err);
+
 struct spool_counts {
 	uint64_t n[SPOOL_ST_FAILED + 1]; /* per message state */
 	uint64_t active; /* queued + deferred + held + sending */

@@ -408,9 +408,7 @@ spool_body_read(struct spool *sp, const char *qid,
 {
 	static const char sql[] = "SELECT size FROM messages WHERE qid = ?1";
 	sqlite3_stmt *st;
-	uint64_t size, total = 0;
-	size_t got;
-	int64_t seq;
+	uint64_t size;
 	int rc;
 
 	if (!spool_qid_valid(qid))
@@ -429,6 +427,18 @@ spool_body_read(struct spool *sp, const char *qid,
 	spool_db_done(st);
 	if (rc != SQLITE_ROW)
 		return -1;
+	return spool_body_read_sized(sp, qid, size, cb, arg, err);
+}
+
+int
+spool_body_read_sized(struct spool *sp, const char *qid, uint64_t size,
+    int (*cb)(const char *p, size_t n, void *arg), void *arg, struct err *err)
+{
+	uint64_t total = 0;
+	size_t got;
+	int64_t seq;
+	int rc;
+
 	for (seq = 0; total < size; seq++) {
 		rc = spool_chunk_read(sp, qid, seq, cb, arg, &got, err);
 		if (rc != 0)

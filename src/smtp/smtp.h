@@ -47,8 +47,8 @@
  *          smtp_send, SMTP_MSG_PIPELINE_DOT: [RSET] MAIL RCPT..
  *          BDAT.. "BDAT n LAST" queued, no reply read
  *   READY -----------------------------------------------> WINDOW: up to
- *     ^                                                    32 transactions
- *     |  smtp_send, the window full: flush, read the       (512 KiB of
+ *     ^                                                    64 transactions
+ *     |  smtp_send, the window full: flush, read the       (1 MiB of
  *     |  oldest's replies and end it (rcpt_done, msg_done),  data) sent,
  *     |  until there is room                                replies unread
  *     +------------------------------------------------------+

@@ -110,7 +110,12 @@ def test_mixed_results():
         lab.wait(lambda: lab.rcpt_rows(qid)[1][1] == "sent", "busy sent")
         assert lab.states().get("failed") == 1  # the original: one failed
         assert len(lab.log_lines("status=bounced (recipient_rejected")) == 1
-        assert len(lab.log_lines("status=deferred (recipient_rejected")) == 1
+        # one deferral per attempt refused with 450: the retry (base 1 s)
+        # may come round again before the checks above are done on a slow
+        # (sanitizer) build, so count them against the attempts
+        deferred = len(lab.log_lines("status=deferred (recipient_rejected"))
+        assert deferred >= 1
+        assert lab.rcpt_rows(qid)[1][2] == deferred + 1, lab.rcpt_rows(qid)
 
 
 def test_null_sender_never_bounced():

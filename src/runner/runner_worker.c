@@ -18,10 +18,12 @@
  * the worker dies) released by relayd or taken over after the lease; a
  * message's results are written right after its final reply was read:
  * in its msg_done, or for an accepted message with the others accepted
- * in the same burst of replies, in one transaction before smtp waits for
- * the server again or returns (the settle hook, runner_worker_settle);
- * nothing is in flight or held while the worker lingers or closes
- * (smtp_sync), so no result waits on anything but the smarthost.
+ * before it, in one transaction before smtp waits for the server again
+ * (the settle hook, runner_worker_settle) or, with one message in flight
+ * (DATA), when smtp_send returns; in a BDAT window at most
+ * RUNNER_HELD_MAX are held while the next messages go out; nothing is
+ * in flight or held while the worker lingers or closes (smtp_sync), so
+ * no result waits on anything but the smarthost.
  * Claiming the next batch is a local query and goes on while messages
  * are in flight.
  *
@@ -52,6 +54,10 @@
 #include "runner/runner_trouble.h"
 #include "runner/runner_worker.h"
 #include "smtp/smtp.h"
+
+/* Accepted messages whose results may be held in a window of
+ * transactions before they are written (runner_worker_deliver). */
+#define RUNNER_HELD_MAX 64
 
 static volatile sig_atomic_t runner_worker_stop;
 
@@ -418,7 +424,12 @@ runner_worker_deliver(struct runner_worker *w, struct smtp_session *s,
 	w->st.messages++;
 	w->in_flight++;
 	(void)smtp_send(s, &wm->m, wm->rout, &wm->mout);
-	runner_worker_settle(w);
+	/* In a window the held results wait for the settle hook, which
+	 * runs before smtp would wait for the server: the worker sends the
+	 * next messages first and writes while the server works on them.
+	 * Otherwise (one message in flight) they are written now. */
+	if (!smtp_windowed(s) || w->nheld >= RUNNER_HELD_MAX)
+		runner_worker_settle(w);
 }
 
 /* runner_worker_tell - one byte to relayd (it may be gone: ignored). */

@@ -293,6 +293,13 @@ void smtp_close(struct smtp_session *s);
 /* smtp_is_ready - can smtp_send be called?  (READY, PENDING, WINDOW) */
 bool smtp_is_ready(const struct smtp_session *s);
 
+/* smtp_windowed - do transactions go out in a window (BDAT with
+ * PIPELINING), so that several may be in flight when smtp_send returns
+ * and their ends come in bursts?  The settle hook then runs before
+ * every read that would wait; a caller holding results may keep them
+ * until then. */
+bool smtp_windowed(const struct smtp_session *s);
+
 /* smtp_get_info - what the session found; borrowed strings live as long
  * as the session. */
 void smtp_get_info(const struct smtp_session *s, struct smtp_info *out);

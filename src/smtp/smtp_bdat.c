@@ -81,6 +81,12 @@ smtp_bdat_usable(const struct smtp_session *s)
 	return (s->caps.flags & want) == want;
 }
 
+bool
+smtp_windowed(const struct smtp_session *s)
+{
+	return s != NULL && smtp_bdat_usable(s);
+}
+
 /* --- the window ----------------------------------------------------------- */
 
 static void
@@ -298,10 +304,20 @@ smtp_win_full(const struct smtp_session *s)
 	return s->win_n >= SMTP_WIN_MAX || s->win_bytes >= SMTP_WIN_BYTES;
 }
 
+/* smtp_win_over_half - is more than half the window in flight? */
+static bool
+smtp_win_over_half(const struct smtp_session *s)
+{
+	return s->win_n > SMTP_WIN_MAX / 2 || s->win_bytes > SMTP_WIN_BYTES / 2;
+}
+
 /* smtp_win_room - make room in the window: flush, then read the oldest
- * transactions' replies until it is no longer full, and any whose
- * replies have already begun to arrive (taking them costs no wait).
- * all: read every reply outstanding. */
+ * transactions' replies until no more than half of it is in flight, and
+ * any whose replies have already begun to arrive (taking them costs no
+ * wait).  Room for half a window at once lets the caller send that many
+ * before it reads again, and write their results together.  Before a
+ * read that would wait, the settle hook.  all: read every reply
+ * outstanding. */
 static void
 smtp_win_room(struct smtp_session *s, bool all)
 {
@@ -313,13 +329,13 @@ smtp_win_room(struct smtp_session *s, bool all)
 		smtp_win_fail(s, &o, false);
 		return;
 	}
-	smtp_win_collect(s);
-	while (s->state == SMTP_ST_READY && s->win_head != NULL &&
-	    (all || smtp_win_full(s) || s->in.len > 0)) {
-		if (s->in.len == 0 && s->o.settle != NULL)
-			s->o.settle(s->o.ctx); /* the next read may wait */
+	do {
+		if (s->in.len == 0 && s->o.settle != NULL &&
+		    !conn_has_input(s->conn))
+			s->o.settle(s->o.ctx); /* the next read would wait */
 		smtp_win_collect(s);
-	}
+	} while (s->state == SMTP_ST_READY && s->win_head != NULL &&
+	    (all || smtp_win_over_half(s) || s->in.len > 0));
 }
 
 void

@@ -100,6 +100,8 @@ struct runner_wmsg {
 	int (*emit)(const char *p, size_t n, void *ectx);
 	void *ectx;
 	bool emit_failed;
+	struct buf body; /* the whole body, read with the envelope */
+	bool body_loaded; /* until it is sent; else read chunk by chunk */
 };
 
 static void
@@ -237,9 +239,16 @@ runner_wmsg_body(void *ctx, int (*emit)(const char *p, size_t n, void *ectx),
 	m->emit = emit;
 	m->ectx = ectx;
 	m->emit_failed = false;
-	if (spool_body_read_sized(m->w->t.sp, m->mi->qid, m->mi->size,
-		runner_wmsg_chunk, m, err) == -1)
+	if (m->body_loaded) {
+		/* sent once: no copy stays in memory while in flight */
+		m->body_loaded = false;
+		if (m->body.len > 0)
+			(void)runner_wmsg_chunk(m->body.data, m->body.len, m);
+		buf_free(&m->body);
+	} else if (spool_body_read_sized(m->w->t.sp, m->mi->qid, m->mi->size,
+		       runner_wmsg_chunk, m, err) == -1) {
 		return -1;
+	}
 	if (m->emit_failed)
 		return err_set(err, ERR_TEMP, "sending the message failed");
 	return 0;
@@ -273,6 +282,7 @@ runner_wmsg_free(struct runner_wmsg *wm)
 	xfree(wm->rout);
 	xfree(wm->rcpts);
 	xfree(wm->a.recorded);
+	buf_free(&wm->body);
 	spool_msg_info_free(wm->mi);
 	xfree(wm);
 }
@@ -407,20 +417,27 @@ runner_worker_deliver(struct runner_worker *w, struct smtp_session *s,
 {
 	struct spool_msg_info *mi = NULL;
 	struct runner_wmsg *wm;
+	struct buf body;
 	struct err err;
+	bool loaded;
 
 	err_clear(&err);
-	if (spool_get_claimed(
-		w->t.sp, qid, w->t.owner, sys_time(), &mi, &err) == -1) {
+	buf_init(&body, SPOOL_CHUNK_SIZE);
+	if (spool_get_claimed_body(w->t.sp, qid, w->t.owner, sys_time(),
+		SPOOL_CHUNK_SIZE, &mi, &body, &loaded, &err) == -1) {
 		log_debug("%s: skipped: %s", qid, err.msg);
+		buf_free(&body);
 		return;
 	}
 	if (mi->nrcpts == 0) {
 		runner_trouble_release(&w->t, qid);
 		spool_msg_info_free(mi);
+		buf_free(&body);
 		return;
 	}
 	wm = runner_wmsg_new(w, h, mi);
+	wm->body = body;
+	wm->body_loaded = loaded;
 	w->st.messages++;
 	w->in_flight++;
 	(void)smtp_send(s, &wm->m, wm->rout, &wm->mout);

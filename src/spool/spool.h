@@ -73,6 +73,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 
 #define SPOOL_QID_LEN 14
@@ -361,6 +362,16 @@ int spool_renew(struct spool *sp, const char *qid, const char *owner,
  * claim was lost, ERR_PERM when the message is gone. */
 int spool_get_claimed(struct spool *sp, const char *qid, const char *owner,
     time_t now, struct spool_msg_info **mi, struct err *err);
+
+/* spool_get_claimed_body - spool_get_claimed, and a body of at most
+ * inline_max bytes with it, read in the same read transaction (one
+ * snapshot and one round of locks instead of two).  body: initialised by
+ * the caller, with room for inline_max bytes; *loaded says whether it
+ * holds the whole body (a larger one is left to spool_body_read_sized,
+ * chunk by chunk, as it is sent). */
+int spool_get_claimed_body(struct spool *sp, const char *qid, const char *owner,
+    time_t now, size_t inline_max, struct spool_msg_info **mi, struct buf *body,
+    bool *loaded, struct err *err);
 
 /* spool_rcpt_result - record the result (SENT, DEFERRED with
  * o->next_attempt, or FAILED) for one recipient of qid, with an attempt

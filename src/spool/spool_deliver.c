@@ -194,11 +194,28 @@ int
 spool_get_claimed(struct spool *sp, const char *qid, const char *owner,
     time_t now, struct spool_msg_info **out, struct err *err)
 {
+	return spool_get_claimed_body(
+	    sp, qid, owner, now, 0, out, NULL, NULL, err);
+}
+
+static int
+spool_body_to_buf(const char *p, size_t n, void *arg)
+{
+	return buf_append(arg, p, n) == -1 ? 1 : 0;
+}
+
+int
+spool_get_claimed_body(struct spool *sp, const char *qid, const char *owner,
+    time_t now, size_t inline_max, struct spool_msg_info **out,
+    struct buf *body, bool *loaded, struct err *err)
+{
 	struct spool_msg_info *mi;
 	bool opened;
 	int ret = -1;
 
 	*out = NULL;
+	if (loaded != NULL)
+		*loaded = false;
 	if (spool_db_read_begin(sp, &opened, err) == -1)
 		return -1;
 	if (spool_lease_check(sp, qid, owner, err) == -1)
@@ -207,6 +224,20 @@ spool_get_claimed(struct spool *sp, const char *qid, const char *owner,
 	if (spool_msg_read(sp, qid, SPOOL_LOAD_DUE, now, mi, err) == -1) {
 		spool_msg_info_free(mi);
 		goto out_end;
+	}
+	if (body != NULL)
+		buf_reset(body);
+	if (body != NULL && mi->size <= inline_max) {
+		if (spool_body_read_sized(sp, qid, mi->size, spool_body_to_buf,
+			body, err) == -1) {
+			spool_msg_info_free(mi);
+			goto out_end;
+		}
+		/* a body that did not fit is read again as it is sent */
+		if (body->len == mi->size)
+			*loaded = true;
+		else
+			buf_reset(body);
 	}
 	*out = mi;
 	ret = 0;

@@ -11,7 +11,9 @@
  * chunk per statement, so sending a large message to a slow smarthost
  * never pins an old snapshot (which would stop WAL checkpoints); it checks
  * that the chunks add up to the stored size, so a message deleted halfway
- * is an error, never a silently truncated body.
+ * is an error, never a silently truncated body.  (A body of one chunk or
+ * less is read inside the claim's snapshot by spool_get_claimed_body,
+ * which ends before anything is sent.)
  */
 #include "config.h"
 

@@ -251,6 +251,66 @@ test_lease_expiry(void **state)
 	assert_int_equal(when, T0);
 }
 
+/* The body comes with the envelope when it is small enough, whole and
+ * the same bytes as a chunk-by-chunk read; a larger one is left out, and
+ * a lost claim still refuses both. */
+static int
+collect(const char *p, size_t n, void *arg)
+{
+	return buf_append(arg, p, n) == -1 ? 1 : 0;
+}
+
+static void
+test_claimed_body(void **state)
+{
+	struct fx *fx = *state;
+	char q[2][SPOOL_QID_SIZE], got[2][SPOOL_QID_SIZE];
+	struct spool_msg_info *mi;
+	struct buf body, whole;
+	struct err err;
+	bool loaded;
+	size_t n;
+
+	add(fx->sp, 1, T0, q[0]);
+	add(fx->sp, 2, T0 + 1, q[1]);
+	assert_int_equal(
+	    spool_claim(fx->sp, "w", T0 + 5, 60, 2, got, &n, &err), 0);
+	assert_int_equal(n, 2);
+	buf_init(&body, SPOOL_CHUNK_SIZE);
+	buf_init(&whole, SPOOL_CHUNK_SIZE);
+	assert_int_equal(spool_get_claimed_body(fx->sp, q[0], "w", T0 + 5,
+			     SPOOL_CHUNK_SIZE, &mi, &body, &loaded, &err),
+	    0);
+	assert_true(loaded);
+	assert_int_equal(body.len, mi->size);
+	assert_int_equal(spool_body_read_sized(
+			     fx->sp, q[0], mi->size, collect, &whole, &err),
+	    0);
+	assert_int_equal(whole.len, body.len);
+	assert_memory_equal(whole.data, body.data, body.len);
+	assert_non_null(memmem(body.data, body.len, "\r\n\r\nx\r\n", 7));
+	spool_msg_info_free(mi);
+
+	/* over the limit: the envelope only */
+	assert_int_equal(spool_get_claimed_body(fx->sp, q[1], "w", T0 + 5, 10,
+			     &mi, &body, &loaded, &err),
+	    0);
+	assert_false(loaded);
+	assert_int_equal(body.len, 0);
+	assert_int_equal(mi->nrcpts, 2);
+	spool_msg_info_free(mi);
+
+	/* another owner gets neither */
+	assert_int_equal(spool_get_claimed_body(fx->sp, q[0], "x", T0 + 5,
+			     SPOOL_CHUNK_SIZE, &mi, &body, &loaded, &err),
+	    -1);
+	assert_int_equal(err.cls, ERR_TEMP);
+	assert_null(mi);
+	assert_false(loaded);
+	buf_free(&body);
+	buf_free(&whole);
+}
+
 /* --- results ------------------------------------------------------------- */
 
 static void
@@ -790,6 +850,8 @@ main(void)
 		    test_claim_order_and_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_lease_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_claimed_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_mixed_results, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_sent, setup, teardown),

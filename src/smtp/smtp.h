@@ -50,7 +50,7 @@
  *     ^                                                    64 transactions
  *     |  smtp_send, the window full: flush, read the       (1 MiB of
  *     |  oldest's replies and end it (rcpt_done, msg_done),  data) sent,
- *     |  until there is room                                replies unread
+ *     |  until half of it is free                           replies unread
  *     +------------------------------------------------------+
  *     smtp_sync, smtp_close: flush, read and end everything outstanding
  *

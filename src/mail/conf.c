@@ -16,7 +16,6 @@
 #include <confuse.h>
 #include <errno.h>
 #include <netdb.h>
-#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -92,7 +91,7 @@ static cfg_opt_t conf_opts[] = { CFG_STR("hostname", NULL, CFGF_NODEFAULT),
 	CFG_INT_CB("session_timeout", 3600, CFGF_NONE, conf_cb_duration),
 	CFG_INT_CB("lease_time", 900, CFGF_NONE, conf_cb_duration),
 	CFG_INT_CB("bounce_return_size", 100L * 1024, CFGF_NONE, conf_cb_size),
-	CFG_INT_CB("tls_min", TLS1_2_VERSION, CFGF_NONE, conf_cb_tlsver),
+	CFG_INT_CB("tls_min", CONF_TLS1_2, CFGF_NONE, conf_cb_tlsver),
 	CFG_INT("max_messages_per_connection", 100, CFGF_NONE),
 	CFG_INT("max_connections", 2, CFGF_NONE),
 	CFG_STR_LIST("listen", conf_empty_list, CFGF_NONE),
@@ -177,9 +176,9 @@ static int
 conf_cb_tlsver(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
 	if (strcmp(value, "1.2") == 0 || str_eq_ci(value, "TLSv1.2"))
-		*(long *)result = TLS1_2_VERSION;
+		*(long *)result = CONF_TLS1_2;
 	else if (strcmp(value, "1.3") == 0 || str_eq_ci(value, "TLSv1.3"))
-		*(long *)result = TLS1_3_VERSION;
+		*(long *)result = CONF_TLS1_3;
 	else {
 		cfg_error(cfg,
 		    "%s: invalid TLS version '%s' (use 1.2 or "

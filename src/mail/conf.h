@@ -14,6 +14,15 @@
 
 #include "base/err.h"
 
+/*
+ * TLS versions by their wire numbers, the values of OpenSSL's
+ * TLS1_2_VERSION and TLS1_3_VERSION (net/conn_tls.c asserts that they
+ * agree): conf.c leaves OpenSSL's headers out so that sendmail, which
+ * links no TLS code, builds without them.
+ */
+#define CONF_TLS1_2 0x0303
+#define CONF_TLS1_3 0x0304
+
 enum conf_tls {
 	CONF_TLS_AUTO = 0, /* implicit or STARTTLS, detected; never plain */
 	CONF_TLS_IMPLICIT,
@@ -35,7 +44,7 @@ struct conf_smarthost {
 	char *fingerprint; /* "sha256:..." pin, NULL: none */
 	char *client_cert, *client_key;
 	char *helo; /* NULL: conf hostname */
-	int tls_min; /* TLS1_2_VERSION style number */
+	int tls_min; /* CONF_TLS1_2 or CONF_TLS1_3 */
 	int max_messages_per_connection;
 	int max_connections;
 };

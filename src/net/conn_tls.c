@@ -44,7 +44,12 @@
 
 #include "base/str.h"
 #include "base/xalloc.h"
+#include "mail/conf.h"
 #include "net/conn_priv.h"
+
+/* conf.h spells the versions of tls_min without OpenSSL's headers. */
+_Static_assert(CONF_TLS1_2 == TLS1_2_VERSION, "CONF_TLS1_2");
+_Static_assert(CONF_TLS1_3 == TLS1_3_VERSION, "CONF_TLS1_3");
 
 struct conn_tls_ctx {
 	SSL_CTX *ctx;

@@ -24,7 +24,13 @@ set(RELAY_SENDMAIL_LINK_DIR "lib" CACHE STRING
   "Directory of the historical lib/sendmail symlink (relative or absolute)")
 option(RELAY_INSTALL_SYSTEMD "Install the systemd unit and tmpfiles entry" ON)
 
-install(TARGETS sendmail relayd DESTINATION ${CMAKE_INSTALL_SBINDIR})
+if(RELAY_MUSL_OK)
+  install(PROGRAMS ${CMAKE_BINARY_DIR}/bin/sendmail
+    DESTINATION ${CMAKE_INSTALL_SBINDIR})
+else()
+  install(TARGETS sendmail DESTINATION ${CMAKE_INSTALL_SBINDIR})
+endif()
+install(TARGETS relayd DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install(TARGETS relayctl DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 install(FILES

@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs="
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
-	libssl-dev libconfuse-dev libsqlite3-dev libcmocka-dev
+	libssl-dev libconfuse-dev libsqlite3-dev libcmocka-dev musl-tools
 	sqlite3 openssl python3 ca-certificates
 	postfix libsasl2-modules sasl2-bin swaks
 	php-cli php-symfony-mailer

@@ -40,7 +40,7 @@ struct ctlclient_json {
 	size_t slen;
 	struct ctlclient_json *kids; /* ARRAY / OBJECT */
 	char **keys; /* OBJECT */
-	size_t nkids;
+	size_t nkids, cap; /* cap: room in kids (and keys) */
 };
 
 struct ctlclient_parser {
@@ -321,9 +321,21 @@ ctlclient_escape(struct ctlclient_parser *ps, struct buf *b)
 static int
 ctlclient_string(struct ctlclient_parser *ps, char **out, size_t *outlen)
 {
+	const char *q;
 	struct buf b;
 
 	ps->p++; /* the opening quote */
+	/* Most strings hold no escape: one copy, no buffer. */
+	for (q = ps->p; q < ps->end && *q != '"' && *q != '\\' &&
+	     (unsigned char)*q >= 0x20;
+	     q++)
+		;
+	if (q < ps->end && *q == '"') {
+		*outlen = (size_t)(q - ps->p);
+		*out = xstrndup(ps->p, *outlen);
+		ps->p = q + 1;
+		return 0;
+	}
 	buf_init(&b, CTLCLIENT_MAX_REPLY);
 	while (ps->p < ps->end && *ps->p != '"') {
 		unsigned char ch = (unsigned char)*ps->p;
@@ -421,15 +433,20 @@ ctlclient_members(
 		struct ctlclient_json *kid;
 		size_t klen;
 
-		out->kids = xreallocarray(
-		    out->kids, out->nkids + 1, sizeof(*out->kids));
+		if (out->nkids == out->cap) {
+			/* Doubling: a message object has about 20 members,
+			 * and mailq decodes one per queued message. */
+			out->cap = out->cap == 0 ? 8 : out->cap * 2;
+			out->kids = xreallocarray(
+			    out->kids, out->cap, sizeof(*out->kids));
+			if (obj)
+				out->keys = xreallocarray(
+				    out->keys, out->cap, sizeof(char *));
+		}
 		kid = &out->kids[out->nkids];
 		memset(kid, 0, sizeof(*kid));
-		if (obj) {
-			out->keys = xreallocarray(
-			    out->keys, out->nkids + 1, sizeof(char *));
+		if (obj)
 			out->keys[out->nkids] = NULL;
-		}
 		out->nkids++;
 		ctlclient_ws(ps);
 		if (obj) {

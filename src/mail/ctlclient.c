@@ -223,6 +223,60 @@ ctlclient_flush(const struct conf *c, struct err *err)
 	return 0;
 }
 
+struct ctlclient_who {
+	char *login, *gecos;
+};
+
+static int
+ctlclient_who_line(void *arg, const char *line, size_t n, struct err *err)
+{
+	struct ctlclient_who *w = arg;
+	struct ctlclient_json *j;
+	const char *login, *gecos;
+
+	j = ctlclient_json_parse(line, n, err);
+	if (j == NULL)
+		return -1;
+	login = ctlclient_json_str(ctlclient_json_get(j, "login"));
+	gecos = ctlclient_json_str(ctlclient_json_get(j, "gecos"));
+	if (login == NULL || *login == '\0' || w->login != NULL) {
+		ctlclient_json_free(j);
+		return err_set(err, ERR_INTERNAL, "relayd: malformed whoami");
+	}
+	w->login = xstrdup(login);
+	w->gecos = gecos != NULL ? xstrdup(gecos) : NULL;
+	ctlclient_json_free(j);
+	return 0;
+}
+
+int
+ctlclient_whoami(
+    const struct conf *c, char **login, char **gecos, struct err *err)
+{
+	struct ctlclient_who w = { NULL, NULL };
+	struct ctlclient_status st;
+
+	*login = *gecos = NULL;
+	if (ctlclient_call(c, "whoami", ctlclient_who_line, &w, &st, err) == -1)
+		goto out_fail;
+	if (st.code != CTLCLIENT_OK) {
+		(void)err_set(err, ERR_CONFIG, "relayd: %s", st.text);
+		goto out_fail;
+	}
+	if (w.login == NULL) {
+		(void)err_set(
+		    err, ERR_INTERNAL, "relayd: whoami without login");
+		goto out_fail;
+	}
+	*login = w.login;
+	*gecos = w.gecos;
+	return 0;
+out_fail:
+	xfree(w.login);
+	xfree(w.gecos);
+	return -1;
+}
+
 int
 ctlclient_exit_code(int code)
 {

@@ -25,6 +25,9 @@
  *
  * Requests:
  *   ping                     200 pong
+ *   whoami                   one object: the caller's uid, login and
+ *                            gecos (null when none) from relayd's password
+ *                            database; 550 when it has no entry
  *   status                   one object: relayd's pid, version, uptime,
  *                            open connections, counts per state
  *   list [state=S]           one object per message in queue-id order;
@@ -123,6 +126,13 @@ int ctlclient_read_response(int fd, ctlclient_line_cb cb, void *arg,
  * relayd accepted; -1 with ERR_TEMP when relayd is down, ERR_PERM when it
  * refused (err->msg says why). */
 int ctlclient_flush(const struct conf *c, struct err *err);
+
+/* ctlclient_whoami - the caller's login name and GECOS field (NULL when
+ * none) as relayd's password database has them; both allocated.  -1 with
+ * ERR_TEMP when relayd is not reachable, ERR_CONFIG when it has no entry
+ * either, ERR_INTERNAL on a malformed answer. */
+int ctlclient_whoami(
+    const struct conf *c, char **login, char **gecos, struct err *err);
 
 /* ctlclient_exit_code - relayctl's exit code for a status code. */
 int ctlclient_exit_code(int code);

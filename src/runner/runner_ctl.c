@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,10 +34,13 @@ static int runner_ctl_show(struct runner_ctl_ctx *x, int argc,
     char *const *argv, struct ctlclient_status *st, struct err *err);
 static int runner_ctl_status(struct runner_ctl_ctx *x, int argc,
     char *const *argv, struct ctlclient_status *st, struct err *err);
+static int runner_ctl_whoami(struct runner_ctl_ctx *x, int argc,
+    char *const *argv, struct ctlclient_status *st, struct err *err);
 
 /* The verbs: read-only first. */
 static const struct runner_ctl_verb runner_ctl_verbs[] = {
 	{ "ping", 0, 0, 0, runner_ctl_ping },
+	{ "whoami", 0, 0, 0, runner_ctl_whoami },
 	{ "list", 0, 1, RUNNER_CTL_SPOOL, runner_ctl_list },
 	{ "show", 1, 2, RUNNER_CTL_SPOOL, runner_ctl_show },
 	{ "why", 0, 1, RUNNER_CTL_SPOOL, runner_why_main },
@@ -379,6 +383,43 @@ runner_ctl_ping(struct runner_ctl_ctx *x, int argc, char *const *argv,
 	(void)argv;
 	(void)err;
 	runner_ctl_set(st, CTLCLIENT_OK, "pong");
+	return 0;
+}
+
+/* runner_ctl_whoami - the caller's own password entry (login and GECOS),
+ * for a sendmail whose C library reads /etc/passwd only (musl) while the
+ * account comes from an NSS module: relayd's lookup goes through NSS.  The
+ * uid is the kernel's (SO_PEERCRED), so it tells nobody more than
+ * getpwuid(getuid()) would tell them. */
+static int
+runner_ctl_whoami(struct runner_ctl_ctx *x, int argc, char *const *argv,
+    struct ctlclient_status *st, struct err *err)
+{
+	struct buf *b = &x->line;
+	struct passwd *pw;
+
+	(void)argc;
+	(void)argv;
+	pw = getpwuid(x->uid);
+	if (pw == NULL) {
+		runner_ctl_set(st, CTLCLIENT_NOMSG,
+		    "uid %lu has no entry in the password database",
+		    (unsigned long)x->uid);
+		return 0;
+	}
+	buf_reset(b);
+	if (buf_appendf(b, "{\"uid\":%lu,\"login\":", (unsigned long)x->uid) ==
+		-1 ||
+	    str_json(b, pw->pw_name, strlen(pw->pw_name)) == -1 ||
+	    buf_puts(b, ",\"gecos\":") == -1 ||
+	    (pw->pw_gecos != NULL
+		    ? str_json(b, pw->pw_gecos, strlen(pw->pw_gecos))
+		    : buf_puts(b, "null")) == -1 ||
+	    buf_putc(b, '}') == -1)
+		return err_set(err, ERR_INTERNAL, "whoami object too large");
+	if (x->emit(x->emit_arg, b->data, b->len, err) == -1)
+		return -1;
+	runner_ctl_set(st, CTLCLIENT_OK, "ok");
 	return 0;
 }
 

@@ -4,7 +4,11 @@
  *
  * The sender is -f/-r parsed as an address (the first of a list; '' and
  * '<>' mean the null sender), else the login name of the real uid from
- * the password database, qualified with the configured domain.  The
+ * the password database, qualified with the configured domain.  When the
+ * C library finds no entry (the musl build reads /etc/passwd and nscd
+ * only, and the account may come from an NSS module such as sss), relayd
+ * is asked: its lookup goes through NSS, for the uid the kernel gives it.
+ * The
  * environment is never consulted for the sender (it is cleared anyway);
  * only $NAME, captured before clearing, may give the full name.  relayd
  * learns the real submitter from the kernel, whatever -f says.
@@ -19,6 +23,7 @@
 #include "base/buf.h"
 #include "base/str.h"
 #include "base/xalloc.h"
+#include "mail/ctlclient.h"
 #include "submit/submit.h"
 
 int
@@ -82,36 +87,52 @@ submit_ident_load(struct submit_ident *id, const struct submit_args *a,
     const char *env_name, const struct conf *c, struct err *err)
 {
 	struct passwd *pw;
+	char *gecos = NULL;
+	struct err why;
+	int rc = -1;
 
 	memset(id, 0, sizeof(*id));
 	id->uid = getuid();
+	err_clear(&why);
 	pw = getpwuid(id->uid);
-	if (pw != NULL)
+	if (pw != NULL) {
 		id->login = xstrdup(pw->pw_name);
+		if (pw->pw_gecos != NULL)
+			gecos = xstrdup(pw->pw_gecos);
+	} else if (ctlclient_whoami(c, &id->login, &gecos, &why) == -1) {
+		id->login = gecos = NULL;
+	}
 	if (a->sender != NULL) {
 		if (submit_sender_from_arg(a->sender, c->domain, &id->sender,
 			&id->several_senders, err) == -1)
-			return -1;
+			goto out;
 	} else if (id->login == NULL) {
-		return err_set(err, ERR_CONFIG,
+		(void)err_set(err, ERR_CONFIG,
 		    "user id %lu has no entry in the password database (add "
-		    "one, or give the sender with -f)",
-		    (unsigned long)id->uid);
+		    "one, or give the sender with -f)%s%s",
+		    (unsigned long)id->uid, why.msg[0] != '\0' ? "; " : "",
+		    why.msg);
+		goto out;
 	} else {
 		id->sender = addr_qualify(id->login, c->domain);
-		if (addr_check_envelope(id->sender, err) == -1)
-			return err_set(err, ERR_CONFIG,
+		if (addr_check_envelope(id->sender, err) == -1) {
+			(void)err_set(err, ERR_CONFIG,
 			    "login name %.64s is not usable in an address "
 			    "(give the sender with -f)",
 			    id->login);
+			goto out;
+		}
 	}
 	if (a->full_name != NULL)
 		id->full_name = xstrdup(a->full_name);
 	else if (env_name != NULL)
 		id->full_name = xstrdup(env_name);
-	else if (pw != NULL && pw->pw_gecos != NULL)
-		id->full_name = submit_gecos_name(pw->pw_gecos, pw->pw_name);
-	return 0;
+	else if (gecos != NULL && id->login != NULL)
+		id->full_name = submit_gecos_name(gecos, id->login);
+	rc = 0;
+out:
+	xfree(gecos);
+	return rc;
 }
 
 void

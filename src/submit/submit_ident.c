@@ -99,8 +99,9 @@ submit_ident_load(struct submit_ident *id, const struct submit_args *a,
 		id->login = xstrdup(pw->pw_name);
 		if (pw->pw_gecos != NULL)
 			gecos = xstrdup(pw->pw_gecos);
-	} else if (ctlclient_whoami(c, &id->login, &gecos, &why) == -1) {
-		id->login = gecos = NULL;
+	} else {
+		/* on failure both stay NULL and why says what went wrong */
+		(void)ctlclient_whoami(c, &id->login, &gecos, &why);
 	}
 	if (a->sender != NULL) {
 		if (submit_sender_from_arg(a->sender, c->domain, &id->sender,

@@ -10,8 +10,9 @@
 # musl-gcc, as an external project (cmake/musl), into the same bin/.
 #
 # The price: musl reads users from /etc/passwd (and nscd) only, not from
-# NSS modules such as sss or ldap.  Hosts whose senders come from those
-# configure with -DRELAY_SENDMAIL_MUSL=OFF.
+# NSS modules such as sss or ldap; sendmail then asks relayd (the whoami
+# control request), so only the maildrop path, with relayd down, misses
+# those users.  -DRELAY_SENDMAIL_MUSL=OFF keeps glibc.
 #
 # Sets RELAY_MUSL_OK and defines relay_musl_sendmail(), which adds the
 # external project under the target name sendmail.
@@ -52,17 +53,30 @@ int main(void) {
 	    cfg_getint(cfg, "port") != 587;
 }
 ]=])
-    execute_process(
-      COMMAND ${RELAY_MUSL_GCC} -std=c11 -O2 -fPIE -I${RELAY_MUSL_INCLUDE}
-        -nostartfiles ${RELAY_MUSL_LIBDIR}/rcrt1.o ${RELAY_MUSL_LIBDIR}/crti.o
-        ${RELAY_CRTBEGIN} check.c ${CMAKE_SOURCE_DIR}/src/compat/fortify_musl.c
-        -Wl,-static,-pie,--no-dynamic-linker,-z,text
-        ${RELAY_CONFUSE_ARCHIVE} ${RELAY_CRTEND} ${RELAY_MUSL_LIBDIR}/crtn.o
-        -o check
-      WORKING_DIRECTORY ${dir} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
-    if(rc EQUAL 0)
-      execute_process(COMMAND ${dir}/check RESULT_VARIABLE rc)
+    # Debian's musl-gcc links static programs without PIE, so the start
+    # files of a static PIE (rcrt1.o relocates the program itself) are
+    # named and the linker is told the rest; crtend and crtn close the
+    # link.  The check below and cmake/musl link with these two lists.
+    set(RELAY_MUSL_LINK_FIRST -nostartfiles ${RELAY_MUSL_LIBDIR}/rcrt1.o
+      ${RELAY_MUSL_LIBDIR}/crti.o ${RELAY_CRTBEGIN}
+      -Wl,-static,-pie,--no-dynamic-linker,-z,text,-z,relro,-z,now)
+    set(RELAY_MUSL_LINK_LAST ${RELAY_CRTEND} ${RELAY_MUSL_LIBDIR}/crtn.o)
+    # Checked once per toolchain and archive, not at every reconfigure.
+    set(key "${RELAY_MUSL_GCC};${RELAY_CONFUSE_ARCHIVE}")
+    if(NOT "${RELAY_MUSL_CHECKED}" STREQUAL "${key}")
+      execute_process(
+        COMMAND ${RELAY_MUSL_GCC} -std=c11 -O2 -fPIE -I${RELAY_MUSL_INCLUDE}
+          ${RELAY_MUSL_LINK_FIRST} check.c
+          ${CMAKE_SOURCE_DIR}/src/compat/fortify_musl.c
+          ${RELAY_CONFUSE_ARCHIVE} ${RELAY_MUSL_LINK_LAST} -o check
+        WORKING_DIRECTORY ${dir} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+      if(rc EQUAL 0)
+        execute_process(COMMAND ${dir}/check RESULT_VARIABLE rc)
+      endif()
+      set(RELAY_MUSL_CHECK_RC "${rc}" CACHE INTERNAL "")
+      set(RELAY_MUSL_CHECKED "${key}" CACHE INTERNAL "")
     endif()
+    set(rc "${RELAY_MUSL_CHECK_RC}")
     if(rc EQUAL 0)
       set(RELAY_MUSL_OK ON)
       message(STATUS "sendmail: built with musl (${RELAY_MUSL_GCC})")
@@ -84,8 +98,11 @@ function(relay_musl_sendmail)
   if(bt STREQUAL "RELEASE")
     list(APPEND opts -fstack-protector-strong)
   endif()
-  # A list element such as -DNDEBUG would read as one more cache entry.
+  # A list element such as -DNDEBUG would read as one more cache entry:
+  # the lists go over joined with |.
   string(REPLACE ";" "|" opts "${opts}")
+  string(REPLACE ";" "|" first "${RELAY_MUSL_LINK_FIRST}")
+  string(REPLACE ";" "|" last "${RELAY_MUSL_LINK_LAST}")
   ExternalProject_Add(sendmail
     SOURCE_DIR ${CMAKE_SOURCE_DIR}/cmake/musl
     BINARY_DIR ${CMAKE_BINARY_DIR}/musl
@@ -96,9 +113,8 @@ function(relay_musl_sendmail)
       -DRELAY_GEN_INCLUDE:PATH=${CMAKE_BINARY_DIR}/include
       -DRELAY_MUSL_INCLUDE:PATH=${RELAY_MUSL_INCLUDE}
       -DRELAY_CONFUSE_ARCHIVE:FILEPATH=${RELAY_CONFUSE_ARCHIVE}
-      -DRELAY_MUSL_LIBDIR:PATH=${RELAY_MUSL_LIBDIR}
-      -DRELAY_CRTBEGIN:FILEPATH=${RELAY_CRTBEGIN}
-      -DRELAY_CRTEND:FILEPATH=${RELAY_CRTEND}
+      -DRELAY_MUSL_LINK_FIRST:STRING=${first}
+      -DRELAY_MUSL_LINK_LAST:STRING=${last}
       -DRELAY_COMPILE_OPTIONS:STRING=${opts}
       -DRELAY_OUT:PATH=${CMAKE_BINARY_DIR}/bin
     BUILD_ALWAYS ON

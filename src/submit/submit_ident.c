@@ -8,8 +8,7 @@
  * C library finds no entry (the musl build reads /etc/passwd and nscd
  * only, and the account may come from an NSS module such as sss), relayd
  * is asked: its lookup goes through NSS, for the uid the kernel gives it.
- * The
- * environment is never consulted for the sender (it is cleared anyway);
+ * The environment is never consulted for the sender (it is cleared anyway);
  * only $NAME, captured before clearing, may give the full name.  relayd
  * learns the real submitter from the kernel, whatever -f says.
  */
